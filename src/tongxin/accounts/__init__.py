@@ -1,0 +1,1 @@
+"""Accounts: users, roles, jurisdictions and sign-in."""

@@ -1,0 +1,1 @@
+"""Benchmarks behind `tongxin bench …`: each prints one JSON line with its own raw baseline."""

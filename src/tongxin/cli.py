@@ -1,0 +1,86 @@
+"""Typer root: `tongxin …`. Each area mounts its own commands here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from sqlalchemy.orm import Session
+
+from tongxin.db import make_engine, make_sessionmaker, session_scope
+from tongxin.settings import Settings, get_settings
+
+app = typer.Typer(help="Tongxin (同心) community epidemic-response platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@contextmanager
+def command_session(settings: Settings | None = None) -> Iterator[Session]:
+    """Open the one transaction of a CLI command."""
+    engine = make_engine(settings or get_settings())
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations up to the target revision."""
+    from tongxin import migrate
+
+    engine = make_engine(get_settings())
+    try:
+        migrate.upgrade(engine, revision)
+        typer.echo(f"database at {migrate.current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default from settings)."),
+    port: int | None = typer.Option(None, help="Port (default from settings)."),
+    workers: int | None = typer.Option(None, help="Worker processes (default from settings)."),
+) -> None:
+    """Serve the web app and API with Uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "tongxin.web.app:app_from_environment",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_level="info",
+    )
+
+
+_mounted = False
+
+
+def build() -> typer.Typer:
+    """Return the root app with every area's commands mounted (imported here, not at load)."""
+    global _mounted
+    if _mounted:
+        return app
+    from tongxin.accounts.cli import app as accounts_app
+    from tongxin.bench.cli import app as bench_app
+    from tongxin.demo.cli import app as demo_app
+    from tongxin.registry.cli import app as registry_app
+
+    app.add_typer(accounts_app, name="users")
+    app.add_typer(registry_app, name="registry")
+    app.add_typer(demo_app, name="demo")
+    app.add_typer(bench_app, name="bench")
+    _mounted = True
+    return app
+
+
+def main() -> None:
+    """Entry point of the `tongxin` console script."""
+    build()()

@@ -1,0 +1,1 @@
+"""Synthetic demo district generator and the `make demo` entry point."""

@@ -1,0 +1,1 @@
+"""File formats: Excel and CSV readers and writers shared by the areas."""

@@ -1,0 +1,9 @@
+"""Import every area's tables so Base.metadata is complete (for Alembic and tests)."""
+
+from tongxin.accounts import models as accounts_models
+from tongxin.db import Base
+from tongxin.registry import models as registry_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "metadata", "registry_models"]

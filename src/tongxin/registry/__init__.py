@@ -1,0 +1,1 @@
+"""Registry: the area tree, households and residents."""

@@ -1,0 +1,64 @@
+"""Typed settings, read from the environment with the TONGXIN_ prefix.
+
+Every field here is documented in docs/settings.md; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings for one running Tongxin: server, CLI or test."""
+
+    model_config = SettingsConfigDict(env_prefix="TONGXIN_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/tongxin.db",
+        description="SQLAlchemy URL of the database; SQLite by default, PostgreSQL in production.",
+    )
+    secret_key: str = Field(
+        default="change-me-in-production-this-is-the-demo-key",
+        description="Signs session cookies. Set a long random value in production.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `tongxin serve` binds to.")
+    port: int = Field(default=8000, description="Port `tongxin serve` listens on.")
+    workers: int = Field(default=1, description="Uvicorn worker processes for `tongxin serve`.")
+    default_locale: str = Field(
+        default="zh_CN", description="UI language when the user has not chosen one (zh_CN or en)."
+    )
+    elderly_age: int = Field(
+        default=60, description="Age in whole years from which a resident counts as elderly."
+    )
+    child_age: int = Field(
+        default=14, description="Residents younger than this many whole years count as children."
+    )
+    page_size: int = Field(default=50, description="Rows per page on resident lists.")
+    import_batch_rows: int = Field(
+        default=5000, description="Rows per insert statement batch during imports."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=10000, description="How long a SQLite writer waits for the lock before failing."
+    )
+    demo_residents: int = Field(
+        default=50000, description="Residents `make demo` generates when the database is absent."
+    )
+    demo_seed: int = Field(default=20220923, description="Seed of the demo district generator.")
+
+    def sqlite_path(self) -> Path | None:
+        """Return the file behind a sqlite URL, or None for other engines."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            raw = self.database_url[len(prefix) :].split("?", 1)[0]
+            return Path(raw) if raw and raw != ":memory:" else None
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Build the process-wide settings from the environment, once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Web layer: app factory, dependencies, templates and static files."""
