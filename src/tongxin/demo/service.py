@@ -1,0 +1,327 @@
+"""Write the demo district into a database and create the demo users.
+
+`build_district` is a bulk loader and the one deliberate exception to "services never
+commit": it takes the engine, not a session, and commits every batch. A single transaction
+over millions of rows would hold every row's undo (PostgreSQL) or the whole WAL (SQLite)
+until the end; committing per batch keeps memory and journal size bounded. A build that
+fails half-way leaves a partial district, which `tongxin demo build --replace` clears.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tongxin.accounts.models import User
+from tongxin.accounts.rules import Role
+from tongxin.accounts.service import create_user
+from tongxin.demo import names
+from tongxin.demo.generator import AS_OF, Chunk, DistrictGenerator
+from tongxin.registry.models import Area, Household, Residence, Resident
+from tongxin.registry.rules import AreaLevel, IdType
+from tongxin.registry.service import ANCESTOR_COLUMNS, area_by_code, level_column
+
+ProgressCallback = Callable[[int], None]
+
+_RESIDENT_CARD = IdType.RESIDENT_CARD.value
+_TABLES = (Area, Household, Resident, Residence)
+
+
+class DemoError(ValueError):
+    """A demo request that cannot be carried out; `code` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo account. The passwords are public on purpose: this is a demo, never production."""
+
+    username: str
+    password: str
+    role: Role
+    display_name: str
+    area_code: str
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the login as plain strings for JSON and tables."""
+        return {
+            "username": self.username,
+            "password": self.password,
+            "role": self.role.value,
+            "area": self.area_code,
+            "display_name": self.display_name,
+        }
+
+
+FIRST_COMMUNITY_CODE = f"{names.DISTRICT_CODE}001001"
+
+DEMO_LOGINS: tuple[DemoLogin, ...] = (
+    DemoLogin("admin", "admin-demo-2022", Role.ADMIN, "演示管理员", names.DISTRICT_CODE),
+    DemoLogin(
+        "commander", "commander-demo-2022", Role.COMMANDER, "区指挥部值班员", names.DISTRICT_CODE
+    ),
+    DemoLogin(
+        "health", "health-demo-2022", Role.HEALTH_OFFICER, "区卫健局数据专员", names.DISTRICT_CODE
+    ),
+    DemoLogin(
+        "worker", "worker-demo-2022", Role.COMMUNITY_WORKER, "新星社区网格员", FIRST_COMMUNITY_CODE
+    ),
+    DemoLogin("sampler", "sampler-demo-2022", Role.SAMPLER, "新星社区采样员", FIRST_COMMUNITY_CODE),
+)
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """What a demo build wrote and how long it took."""
+
+    residents: int
+    households: int
+    areas: int
+    seed: int
+    as_of: date
+    largest_community_code: str
+    largest_community_name: str
+    largest_community_residents: int
+    seconds: float
+
+
+def has_district(connection: Connection | Session) -> bool:
+    """Tell whether the database already holds a district."""
+    found = connection.execute(
+        select(Area.id).where(Area.level == AreaLevel.DISTRICT.value).limit(1)
+    ).first()
+    return found is not None
+
+
+def empty_database(engine: Engine) -> None:
+    """Delete every row of every Tongxin table (what `--replace` does before a rebuild)."""
+    from tongxin.models import metadata
+
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                connection.execute(text(f"DELETE FROM {name}"))
+
+
+class _Writer:
+    """Turn chunks into rows with ids assigned here, and insert them batch by batch.
+
+    Assigning ids in Python (the build starts on an empty district) avoids reading generated
+    ids back: every batch is one insert statement per table.
+    """
+
+    def __init__(self, engine: Engine, *, batch_rows: int, recorded_at: datetime) -> None:
+        self.engine = engine
+        self.batch_rows = batch_rows
+        self.recorded_at = recorded_at
+        with engine.connect() as connection:
+            self.next_id = {
+                table.__tablename__: int(connection.scalar(select(func.max(table.id))) or 0) + 1
+                for table in _TABLES
+            }
+        # Ancestor ids of the areas still referenced: the district down to the current compound.
+        self.ancestry: dict[str, dict[str, Any]] = {}
+        self.areas: list[dict[str, Any]] = []
+        self.households: list[dict[str, Any]] = []
+        self.residents: list[dict[str, Any]] = []
+        self.residences: list[dict[str, Any]] = []
+        self.totals = {"areas": 0, "households": 0, "residents": 0}
+
+    def _take_id(self, table: str) -> int:
+        value = self.next_id[table]
+        self.next_id[table] = value + 1
+        return value
+
+    def add(self, chunk: Chunk) -> None:
+        for spec in chunk.areas:
+            area_id = self._take_id("areas")
+            parent = self.ancestry[spec.parent_code] if spec.parent_code else None
+            row: dict[str, Any] = {
+                "id": area_id,
+                "code": spec.code,
+                "name": spec.name,
+                "level": spec.level.value,
+                "parent_id": parent["id"] if parent else None,
+                "latitude": spec.latitude,
+                "longitude": spec.longitude,
+            }
+            for col in ANCESTOR_COLUMNS:
+                row[col] = parent[col] if parent else None
+            own = level_column(spec.level)
+            if own:
+                row[own] = area_id
+            if spec.level is AreaLevel.COMPOUND:
+                self._forget_below_compound()
+            self.ancestry[spec.code] = row
+            self.areas.append(row)
+        household_rows = []
+        for hh in chunk.households:
+            unit = self.ancestry[hh.unit_code]
+            row = {"id": self._take_id("households"), "area_id": unit["id"], "room": hh.room}
+            for col in ANCESTOR_COLUMNS:
+                row[col] = unit[col]
+            household_rows.append((row, hh.moved_in))
+            self.households.append(row)
+        for p in chunk.people:
+            household, moved_in = household_rows[p.household]
+            resident_id = self._take_id("residents")
+            self.residents.append(
+                {
+                    "id": resident_id,
+                    "resident_code": p.resident_code,
+                    "name": p.name,
+                    "gender": p.gender,
+                    "birth_date": p.birth_date,
+                    "phone": p.phone,
+                    "phone_tail": p.phone[-4:] if p.phone else None,
+                    "id_type": _RESIDENT_CARD,
+                    "id_number": p.id_number,
+                    "id_tail": p.id_number[-4:],
+                    "registered_address": p.registered_address,
+                    "household_id": household["id"],
+                    "district_id": household["district_id"],
+                    "street_id": household["street_id"],
+                    "community_id": household["community_id"],
+                    "compound_id": household["compound_id"],
+                    "building_id": household["building_id"],
+                    "bedridden": p.bedridden,
+                    "disabled": p.disabled,
+                    "pregnant": p.pregnant,
+                    "key_group": p.key_group,
+                    "no_smartphone": p.no_smartphone,
+                    "status": p.status,
+                    "status_since": p.status_since,
+                }
+            )
+            self.residences.append(
+                {
+                    "id": self._take_id("residences"),
+                    "resident_id": resident_id,
+                    "household_id": household["id"],
+                    "moved_in": max(moved_in, p.birth_date),
+                    "moved_out": None,
+                    "recorded_at": self.recorded_at,
+                }
+            )
+
+    def _forget_below_compound(self) -> None:
+        levels = (AreaLevel.COMPOUND.value, AreaLevel.BUILDING.value, AreaLevel.UNIT.value)
+        for code in [c for c, row in self.ancestry.items() if row["level"] in levels]:
+            del self.ancestry[code]
+
+    def full(self) -> bool:
+        return len(self.residents) >= self.batch_rows
+
+    def flush(self) -> int:
+        """Insert the pending rows in one transaction; return how many residents it wrote."""
+        written = len(self.residents)
+        with self.engine.begin() as connection:
+            for table, rows in (
+                (Area, self.areas),
+                (Household, self.households),
+                (Resident, self.residents),
+                (Residence, self.residences),
+            ):
+                if rows:
+                    connection.execute(insert(table), rows)
+        self.totals["areas"] += len(self.areas)
+        self.totals["households"] += len(self.households)
+        self.totals["residents"] += written
+        self.areas, self.households, self.residents, self.residences = [], [], [], []
+        return written
+
+    def finish(self) -> None:
+        """Move PostgreSQL's id sequences past the ids assigned here."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        with self.engine.begin() as connection:
+            for table in _TABLES:
+                name = table.__tablename__
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
+                    )
+                )
+
+
+def build_district(
+    engine: Engine,
+    *,
+    residents: int,
+    seed: int,
+    as_of: date = AS_OF,
+    batch_rows: int = 5000,
+    on_progress: ProgressCallback | None = None,
+) -> BuildSummary:
+    """Generate 白云区 with `residents` people and write it, committing every batch."""
+    with engine.connect() as connection:
+        if has_district(connection):
+            raise DemoError("district_exists", "the database already holds a district")
+    started = time.perf_counter()
+    generator = DistrictGenerator(residents=residents, seed=seed, as_of=as_of)
+    writer = _Writer(
+        engine,
+        batch_rows=batch_rows,
+        recorded_at=datetime.combine(as_of, clock_time(9, 0), tzinfo=UTC),
+    )
+    for chunk in generator.chunks():
+        writer.add(chunk)
+        if writer.full():
+            written = writer.flush()
+            if on_progress:
+                on_progress(written)
+    written = writer.flush()
+    if on_progress:
+        on_progress(written)
+    writer.finish()
+    largest = generator.plan.largest_community()
+    return BuildSummary(
+        residents=writer.totals["residents"],
+        households=writer.totals["households"],
+        areas=writer.totals["areas"],
+        seed=seed,
+        as_of=as_of,
+        largest_community_code=largest.code,
+        largest_community_name=largest.name,
+        largest_community_residents=largest.residents,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def create_demo_users(session: Session) -> list[DemoLogin]:
+    """Create the demo accounts in their jurisdictions; the district must exist."""
+    for login in DEMO_LOGINS:
+        create_user(
+            session,
+            username=login.username,
+            password=login.password,
+            role=login.role,
+            display_name=login.display_name,
+            jurisdiction=area_by_code(session, login.area_code),
+        )
+    return list(DEMO_LOGINS)
+
+
+def existing_demo_logins(session: Session) -> list[DemoLogin]:
+    """Return the demo accounts that exist in this database, in the usual order."""
+    usernames = set(
+        session.scalars(
+            select(User.username).where(User.username.in_([d.username for d in DEMO_LOGINS]))
+        )
+    )
+    return [login for login in DEMO_LOGINS if login.username in usernames]
