@@ -50,3 +50,11 @@ class ResidentPage(BaseModel):
     items: list[ResidentOut]
     total: int
     next_after: int | None
+
+
+class AreaTree(BaseModel):
+    """An area with its resident count and its children's counts."""
+
+    area: AreaOut
+    residents: int
+    children: list[AreaNode]

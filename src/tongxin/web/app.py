@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 from tongxin import __version__
 from tongxin.db import make_engine, make_sessionmaker
 from tongxin.settings import Settings, get_settings
+from tongxin.web.deps import SignInRequired
+from tongxin.web.i18n import LanguageFromQuery
+from tongxin.web.templating import WEB_DIR, make_templates, render
+
+# Signed-in sessions end after a working day, since phones and desks in a community office
+# are shared.
+SESSION_MAX_AGE_S = 12 * 60 * 60
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -23,6 +41,22 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.templates = make_templates(settings)
+
+    # Added first so it runs inside the session middleware and can write the choice into it.
+    app.add_middleware(LanguageFromQuery)
+    # The cookie is signed, not encrypted: it holds only the user id and the language.
+    # https_only=True belongs behind HTTPS; that is a deployment concern for later.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="tongxin_session",
+        max_age=SESSION_MAX_AGE_S,
+        same_site="lax",
+        https_only=False,
+    )
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    _add_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -31,7 +65,56 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
+    from tongxin.accounts import pages as account_pages
+    from tongxin.registry import api as registry_api
+    from tongxin.registry import pages as registry_pages
+
+    app.include_router(account_pages.router)
+    app.include_router(registry_pages.router)
+    app.include_router(registry_api.router)
+    app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)
     return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in ("/healthz",)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def sign_in_first(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInRequired)
+        return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if _wants_json(request):
+            return await http_exception_handler(request, exc)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "problems": []},
+            status_code=exc.status_code,
+        )
+
+    async def invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if _wants_json(request):
+            return await request_validation_exception_handler(request, exc)
+        problems = [
+            {"field": str(e["loc"][-1]) if e.get("loc") else "", "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return render(request, "error.html", {"status": 400, "problems": problems}, status_code=400)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "internal server error"}, status_code=500)
+        return render(request, "error.html", {"status": 500, "problems": []}, status_code=500)
+
+    app.add_exception_handler(SignInRequired, sign_in_first)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(Exception, server_error)
 
 
 def app_from_environment() -> FastAPI:

@@ -1,0 +1,285 @@
+"""Registry pages: the area tree (home), the resident list and detail, the import upload."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+import segno
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import Response
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from tongxin.registry import queries, search
+from tongxin.registry.models import Area
+from tongxin.registry.rules import AreaLevel
+from tongxin.settings import Settings
+from tongxin.web.deps import get_session, page_scope
+from tongxin.web.templating import render, request_locale
+
+router = APIRouter(include_in_schema=False)
+
+# Uploads bigger than this are refused before parsing; a 1 M-row sheet is far below it.
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+SEARCH_FIELDS = ("area", "name", "phone", "id_suffix", "building")
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.get("/")
+def home(
+    request: Request,
+    session: Session = Depends(get_session),
+    scope: queries.Scope = Depends(page_scope),
+) -> Response:
+    """Show the area tree at the user's jurisdiction root with resident counts."""
+    roots = queries.scope_roots(session, scope)
+    if len(roots) == 1:
+        return _area_page(request, session, scope, roots[0])
+    return render(
+        request,
+        "registry/roots.html",
+        {"roots": queries.area_counts(session, roots), "crumbs": []},
+    )
+
+
+@router.get("/areas/{code}")
+def area_page(
+    request: Request,
+    code: str,
+    session: Session = Depends(get_session),
+    scope: queries.Scope = Depends(page_scope),
+) -> Response:
+    """Show one node of the tree: its children with counts, or its households and people."""
+    area = queries.visible_area(session, scope, code)
+    if area is None:
+        raise HTTPException(status_code=404)
+    return _area_page(request, session, scope, area)
+
+
+def _area_page(request: Request, session: Session, scope: queries.Scope, area: Area) -> Response:
+    view = queries.area_view(session, area=area)
+    settings = _settings(request)
+    return render(
+        request,
+        "registry/area.html",
+        {
+            "view": view,
+            "crumbs": queries.breadcrumb(session, scope, area),
+            "groups_of": lambda r: search.resident_groups(
+                r,
+                today=date.today(),
+                elderly_age=settings.elderly_age,
+                child_age=settings.child_age,
+            ),
+            "leaf": area.level in (AreaLevel.BUILDING, AreaLevel.UNIT),
+        },
+    )
+
+
+@router.get("/residents")
+def residents_page(
+    request: Request,
+    area: str | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+    id_suffix: str | None = None,
+    building: str | None = None,
+    after: str | None = None,
+    session: Session = Depends(get_session),
+    scope: queries.Scope = Depends(page_scope),
+) -> Response:
+    """List residents with search and keyset pagination ("下一页" carries the last id)."""
+    settings = _settings(request)
+    form = {
+        "area": area or "",
+        "name": name or "",
+        "phone": phone or "",
+        "id_suffix": id_suffix or "",
+        "building": building or "",
+    }
+    try:
+        wanted = search.resolve_search(
+            session,
+            scope,
+            area=area,
+            building=building,
+            name=name,
+            phone=phone,
+            id_suffix=id_suffix,
+            after=after,
+            limit=settings.page_size,
+        )
+    except search.AreaNotVisible:
+        raise HTTPException(status_code=404) from None
+    except search.SearchError as problem:
+        return render(
+            request,
+            "registry/residents.html",
+            _list_context(session, scope, form, None, None, error=problem),
+            status_code=400,
+        )
+    page = search.search_residents(
+        session,
+        scope=scope,
+        search=wanted,
+        today=date.today(),
+        elderly_age=settings.elderly_age,
+        child_age=settings.child_age,
+    )
+    return render(
+        request,
+        "registry/residents.html",
+        _list_context(session, scope, form, wanted, page, error=None),
+    )
+
+
+def _list_context(
+    session: Session,
+    scope: queries.Scope,
+    form: dict[str, str],
+    wanted: search.ResidentSearch | None,
+    page: search.ResidentPageData | None,
+    *,
+    error: search.SearchError | None,
+) -> dict[str, Any]:
+    shown = wanted.area if wanted is not None else None
+    if shown is None:
+        roots = queries.scope_roots(session, scope)
+        shown = roots[0] if len(roots) == 1 else None
+    kept = {k: v for k, v in form.items() if v}
+    next_url = None
+    if page is not None and page.next_after is not None:
+        next_url = "/residents?" + urlencode({**kept, "after": page.next_after})
+    return {
+        "form": form,
+        "page": page,
+        "error": error,
+        "area": shown,
+        "crumbs": queries.breadcrumb(session, scope, shown) if shown is not None else [],
+        "buildings": queries.buildings_under(session, shown) if shown is not None else [],
+        "next_url": next_url,
+        "first_url": "/residents?" + urlencode(kept) if wanted and wanted.after else None,
+        "searching": bool(wanted and (not wanted.terms.empty or wanted.building)),
+    }
+
+
+@router.get("/residents/{resident_code}")
+def resident_page(
+    request: Request,
+    resident_code: str,
+    session: Session = Depends(get_session),
+    scope: queries.Scope = Depends(page_scope),
+) -> Response:
+    """Show everything about one resident, with the resident code as a QR code."""
+    resident = search.visible_resident(session, scope, resident_code)
+    if resident is None:
+        raise HTTPException(status_code=404)
+    settings = _settings(request)
+    detail = search.resident_detail(
+        session,
+        resident=resident,
+        today=date.today(),
+        elderly_age=settings.elderly_age,
+        child_age=settings.child_age,
+    )
+    qr = segno.make(resident.resident_code, error="m")
+    return render(
+        request,
+        "registry/resident.html",
+        {
+            "detail": detail,
+            "crumbs": queries.breadcrumb(session, scope, detail.address[-1]),
+            "qr_svg": Markup(qr.svg_inline(scale=5, dark="#1f2933", border=2)),
+        },
+    )
+
+
+@router.get("/registry/import")
+def import_form(
+    request: Request,
+    session: Session = Depends(get_session),
+    scope: queries.Scope = Depends(page_scope),
+) -> Response:
+    """Show the resident import form: a file and the community it belongs to."""
+    return render(request, "registry/import.html", _import_context(session, scope))
+
+
+def _import_context(session: Session, scope: queries.Scope, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "communities": queries.communities_in(session, scope),
+        "community_required": not scope.whole,
+        "chosen": "",
+        "report": None,
+        "error": None,
+        "crumbs": [],
+    }
+    context.update(extra)
+    return context
+
+
+@router.post("/registry/import")
+def import_upload(
+    request: Request,
+    file: UploadFile = File(...),
+    community: str = Form(""),
+    session: Session = Depends(get_session),
+    scope: queries.Scope = Depends(page_scope),
+) -> Response:
+    """Import an uploaded sheet all or nothing and show the report."""
+    try:
+        from tongxin.registry.importing import import_residents
+    except ImportError:
+        return _import_error(request, session, scope, community, search.N_("导入服务尚未安装"))
+    chosen: Area | None = None
+    if community.strip():
+        chosen = queries.visible_area(session, scope, community.strip())
+        if chosen is None or chosen.level != AreaLevel.COMMUNITY:
+            return _import_error(request, session, scope, community, search.N_("找不到该社区"))
+    elif not scope.whole:
+        # Without a community the file could place people anywhere; scoped users must choose.
+        return _import_error(request, session, scope, community, search.N_("请选择社区"))
+    data = file.file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        return _import_error(request, session, scope, community, search.N_("文件太大"))
+    if not data:
+        return _import_error(request, session, scope, community, search.N_("请选择要导入的文件"))
+    report = import_residents(
+        session,
+        source=file.filename or "upload",
+        data=data,
+        community=chosen,
+        today=date.today(),
+        progress=None,
+    )
+    if not report.ok:
+        # The service writes nothing on problems; rolling back makes that hold for this page.
+        session.rollback()
+    return render(
+        request,
+        "registry/import.html",
+        _import_context(
+            session,
+            scope,
+            chosen=community,
+            report=report,
+            english=request_locale(request) == "en",
+        ),
+        status_code=200 if report.ok else 422,
+    )
+
+
+def _import_error(
+    request: Request, session: Session, scope: queries.Scope, community: str, message: str
+) -> Response:
+    return render(
+        request,
+        "registry/import.html",
+        _import_context(session, scope, chosen=community, error=message),
+        status_code=400,
+    )

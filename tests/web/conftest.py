@@ -1,0 +1,134 @@
+"""Web fixtures: a committed small tree with residents and users, and a test client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tests.factories.registry import add_residents, build_tree
+from tongxin.accounts.models import User
+from tongxin.accounts.rules import Role
+from tongxin.db import make_sessionmaker, session_scope
+from tongxin.registry.models import Resident
+from tongxin.settings import Settings
+from tongxin.web.app import create_app
+
+PASSWORD = "tongxin-test-1"
+
+
+@dataclass(frozen=True)
+class World:
+    """Codes of the committed test tree; residents 0-29 live in 新星社区, 100-104 in 尖山社区."""
+
+    district: str
+    street: str
+    community: str
+    other_community: str
+    building: str
+    other_building: str
+    unit: str
+    codes: dict[str, str]  # resident name -> resident code
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """Hash the test password once: argon2 is slow on purpose, and tests add users often."""
+    return PasswordHasher().hash(PASSWORD)
+
+
+def add_user(
+    session: Session,
+    password_hash: str,
+    username: str,
+    role: Role,
+    *,
+    display_name: str | None = None,
+    jurisdiction_id: int | None = None,
+) -> None:
+    """Add a user with a precomputed hash (create_user itself is tested with accounts)."""
+    session.add(
+        User(
+            username=username,
+            display_name=display_name or username,
+            password_hash=password_hash,
+            role=role.value,
+            jurisdiction_id=jurisdiction_id,
+            is_active=True,
+            created_at=datetime.now(UTC),
+        )
+    )
+    session.flush()
+
+
+@pytest.fixture
+def world(db: Engine, password_hash: str) -> World:
+    """Commit the small tree, 35 residents and three users (admin, worker, sampler)."""
+    with session_scope(make_sessionmaker(db)) as s:
+        tree = build_tree(s)
+        add_residents(s, tree.household, 30)
+        add_residents(s, tree.other_household, 5, start=100)
+        add_user(s, password_hash, "admin", Role.ADMIN, display_name="管理员")
+        add_user(
+            s,
+            password_hash,
+            "worker",
+            Role.COMMUNITY_WORKER,
+            display_name="王社工",
+            jurisdiction_id=tree.community.id,
+        )
+        add_user(s, password_hash, "sampler", Role.SAMPLER)
+        codes = dict(s.execute(select(Resident.name, Resident.resident_code)).tuples().all())
+        return World(
+            district=tree.district.code,
+            street=tree.street.code,
+            community=tree.community.code,
+            other_community=tree.other_community.code,
+            building=tree.building.code,
+            other_building=tree.other_building.code,
+            unit=tree.unit.code,
+            codes=codes,
+        )
+
+
+@pytest.fixture
+def small_pages(settings: Settings) -> Settings:
+    """Settings with ten rows per page, so 30 residents span three pages."""
+    return settings.model_copy(update={"page_size": 10})
+
+
+@pytest.fixture
+def client(small_pages: Settings, db: Engine) -> Iterator[TestClient]:
+    """A client of the app on the test database (signed out)."""
+    with TestClient(create_app(small_pages, engine=db)) as c:
+        yield c
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    """Sign a client in and check the redirect home."""
+    response = client.post(
+        "/login", data={"username": username, "password": password}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/"
+
+
+@pytest.fixture
+def admin(client: TestClient, world: World) -> TestClient:
+    """The client signed in as the system-wide administrator."""
+    sign_in(client, "admin")
+    return client
+
+
+@pytest.fixture
+def worker(client: TestClient, world: World) -> TestClient:
+    """The client signed in as a community worker of 新星社区."""
+    sign_in(client, "worker")
+    return client
