@@ -54,7 +54,7 @@ def test_the_last_page_has_no_next_link_but_links_back_to_the_first(admin, world
     assert _names(third) == [f"居民{i}" for i in range(20, 30)]
 
 
-def test_without_an_area_the_list_covers_the_users_whole_jurisdiction(admin, worker, world):
+def test_without_an_area_the_list_covers_the_users_whole_jurisdiction(worker, world):
     assert _total(worker.get("/residents").text) == 30
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from tongxin.registry import rules
@@ -144,12 +144,40 @@ class ResidentPageData:
 
 
 def where_clause(scope: Scope, search: ResidentSearch) -> ColumnElement[bool]:
-    """Return the full filter of a search (scope, area, building, terms), cursor excluded."""
-    clauses = [scope.residents() if search.area is None else residents_under(search.area)]
-    if search.building is not None:
+    """Return the full filter of a search (scope, area, building, terms), cursor excluded.
+
+    The narrowest place wins: when the building lies inside the area and the scope, its
+    `building_id` equality alone is the filter, so the planner has one obvious index.
+    """
+    place = search.area
+    if search.building is not None and (
+        scope.contains(search.building)
+        and (place is None or Scope.under(place).contains(search.building))
+    ):
+        place = search.building
+    if place is None:
+        clauses = [scope.residents()]
+    elif scope.contains(place):
+        clauses = [residents_under(place)]
+    else:
+        clauses = [scope.residents(), residents_under(place)]
+    if search.building is not None and place is not search.building:
         clauses.append(Resident.building_id == search.building.id)
     clauses.extend(_term_clauses(search.terms))
     return and_(*clauses)
+
+
+def page_query(scope: Scope, search: ResidentSearch) -> Select[tuple[Resident]]:
+    """Return the statement of one keyset page: filter, `id > :after`, `ORDER BY id LIMIT n+1`."""
+    stmt = select(Resident).where(where_clause(scope, search))
+    if search.after is not None:
+        stmt = stmt.where(Resident.id > search.after)
+    return stmt.order_by(Resident.id).limit(search.limit + 1)
+
+
+def count_query(scope: Scope, search: ResidentSearch) -> Select[tuple[int]]:
+    """Return the statement counting every match of a search (the cursor ignored)."""
+    return select(func.count()).select_from(Resident).where(where_clause(scope, search))
 
 
 def search_residents(
@@ -162,14 +190,10 @@ def search_residents(
     child_age: int,
 ) -> ResidentPageData:
     """Return one keyset page of matching residents and how many match in all."""
-    where = where_clause(scope, search)
-    page = select(Resident).where(where)
-    if search.after is not None:
-        page = page.where(Resident.id > search.after)
-    rows = list(session.scalars(page.order_by(Resident.id).limit(search.limit + 1)))
+    rows = list(session.scalars(page_query(scope, search)))
     more = len(rows) > search.limit
     rows = rows[: search.limit]
-    total = int(session.scalar(select(func.count()).select_from(Resident).where(where)) or 0)
+    total = int(session.scalar(count_query(scope, search)) or 0)
     items = _items(session, rows, today=today, elderly_age=elderly_age, child_age=child_age)
     return ResidentPageData(
         items=items, total=total, next_after=rows[-1].id if more and rows else None
