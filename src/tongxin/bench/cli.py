@@ -3,10 +3,75 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 
 import typer
 
 app = typer.Typer(help="Benchmarks that print JSON figures.", no_args_is_help=True)
+
+
+class BenchEngine(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+_PHASES = {
+    "tree": "area tree / 建楼栋",
+    "csv": "writing CSV / 生成文件",
+    "import": "import / 导入",
+    "baseline": "executemany baseline / 基线",
+}
+
+
+@app.command("import")
+def bench_import(
+    rows: int = typer.Option(100_000, min=1, help="Residents in the generated file."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
+    engine: BenchEngine = typer.Option(BenchEngine.SQLITE, help="Database engine."),
+    database_url: str | None = typer.Option(
+        None,
+        help="PostgreSQL URL (default: TONGXIN_TEST_DATABASE_URL); a fresh schema is used "
+        "and dropped.",
+    ),
+) -> None:
+    """Time `registry import` of N valid rows against a plain executemany of the same rows."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tongxin.bench.importing import run_import_bench
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, object] = {}
+
+        def step(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(_PHASES.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
+
+        try:
+            result = run_import_bench(
+                rows=rows, engine_name=engine.value, database_url=database_url, step=step
+            )
+        except ValueError as exc:
+            console.print(f"error: {exc}")
+            raise typer.Exit(2) from None
+    line = result.as_json()
+    if as_json:
+        typer.echo(json.dumps(line, ensure_ascii=False))
+        return
+    typer.echo(
+        f"{line['engine']}: {line['rows']} rows imported at {line['rows_per_s']:.0f} rows/s "
+        f"({line['import_s']:.2f} s); executemany baseline {line['baseline_rows_per_s']:.0f} "
+        f"rows/s ({line['baseline_s']:.2f} s); ratio {line['ratio']:.3f}"
+    )
 
 
 @app.command("pages")
