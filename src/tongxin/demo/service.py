@@ -245,7 +245,12 @@ class _Writer:
         return written
 
     def finish(self) -> None:
-        """Move PostgreSQL's id sequences past the ids assigned here."""
+        """Refresh planner statistics and move PostgreSQL's id sequences past our ids."""
+        # Right after a bulk load the planner has no statistics (PostgreSQL's autovacuum has
+        # not run yet, SQLite never gathers them unasked) and misjudges the first queries.
+        with self.engine.begin() as connection:
+            for table in _TABLES:
+                connection.execute(text(f"ANALYZE {table.__tablename__}"))
         if self.engine.dialect.name != "postgresql":
             return
         with self.engine.begin() as connection:
