@@ -195,7 +195,7 @@ def resident_page(
         {
             "detail": detail,
             "crumbs": queries.breadcrumb(session, scope, detail.address[-1]),
-            "qr_svg": Markup(qr.svg_inline(scale=5, dark="#1f2933", border=2)),
+            "qr_svg": Markup(qr.svg_inline(dark="#1f2933", border=2, omitsize=True)),
         },
     )
 

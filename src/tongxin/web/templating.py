@@ -42,7 +42,7 @@ def mask_id(number: str | None) -> str:
     """Show only the last four characters of an ID number."""
     if not number:
         return ""
-    return "*" * max(len(number) - 4, 0) + number[-4:]
+    return "****" + number[-4:]
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
