@@ -88,6 +88,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "身份证号应为18位,前17位为数字",
         "an ID number has 18 characters, 17 digits first",
     ),
+    "id_as_number": (
+        "证件号码被Excel存成了数字,末几位已丢失;请把该列设为“文本”后重新输入",
+        "Excel stored the ID number as a number and lost its last digits: format the column "
+        "as text and type the numbers again",
+    ),
     "id_check_digit": ("身份证号校验位错误", "the ID number's check digit is wrong"),
     "id_birth_date": (
         "身份证号中的出生日期无效",
@@ -165,6 +170,44 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+# Every code a report can carry (docs/import.md explains each). The other MESSAGES entries are
+# alternative wordings of one of these codes.
+PROBLEM_CODES = (
+    "file_type",
+    "file_unreadable",
+    "file_encoding",
+    "file_empty",
+    "file_no_rows",
+    "header_missing",
+    "header_unknown",
+    "header_duplicate",
+    "community_required",
+    "value_without_header",
+    "required",
+    "too_long",
+    "id_type_invalid",
+    "id_shape",
+    "id_check_digit",
+    "id_birth_date",
+    "id_number_invalid",
+    "id_birth_mismatch",
+    "id_gender_mismatch",
+    "gender_invalid",
+    "date_invalid",
+    "date_future",
+    "phone_invalid",
+    "flag_invalid",
+    "status_invalid",
+    "id_duplicate_in_file",
+    "id_duplicate_in_db",
+    "building_unknown",
+    "building_ambiguous",
+    "building_outside_community",
+    "building_mismatch",
+    "unit_required",
+)
+
+
 def message(code: str, **fields: Any) -> tuple[str, str]:
     """Return the Chinese and English message of a problem code, filled in."""
     zh, en = MESSAGES[code]
@@ -194,6 +237,7 @@ class SheetColumns:
     written: dict[str, str] = field(default_factory=dict)
     blank: list[int] = field(default_factory=list)
     width: int = 0
+    index_of: dict[str, int] = field(default_factory=dict)  # every key; -1 when absent
 
     def header(self, key: str) -> str:
         """Return the header of a column as written, or the template's Chinese header."""
@@ -360,6 +404,7 @@ class RowChecker:
                 )
             elif need_community:
                 self.add_at(index, at, "楼栋", 10_000, "", "community_required")
+        cols.index_of = {c.key: cols.position.get(c.key, -1) for c in COLUMNS}
         return cols
 
     # -- rows -----------------------------------------------------------------------------
@@ -372,21 +417,15 @@ class RowChecker:
         r = ParsedRow(cols.index, number)
         before = len(self.problems)
 
-        def raw(key: str) -> Any:
-            i = pos.get(key, -1)
-            return cells[i] if 0 <= i < n else None
-
-        def text(key: str) -> str:
-            i = pos.get(key, -1)
-            if 0 <= i < n:
-                v = cells[i]
-                if type(v) is str:
-                    return v.strip()
-                return cell_text(v)
-            return ""
+        # Each cell becomes text once; a missing column reads the "" appended at the end.
+        t = [v.strip() if type(v) is str else cell_text(v) for v in cells]
+        if n < cols.width:
+            t.extend([""] * (cols.width - n))
+        t.append("")
+        ix = cols.index_of
 
         # Name
-        name = text("name")
+        name = t[ix["name"]]
         if not name:
             if "name" in pos:
                 self.add(r, "name", "", "required")
@@ -395,17 +434,18 @@ class RowChecker:
         r.name = name
 
         # Identity document
-        id_type_text = text("id_type")
+        id_type_text = t[ix["id_type"]]
         id_type = ID_TYPES.get(id_type_text.lower())
         if id_type is None:
             self.add(r, "id_type", id_type_text, "id_type_invalid")
-        id_raw = text("id_number")
+        id_raw = t[ix["id_number"]]
         id_number = id_raw.replace(" ", "").upper()
-        gender_text = text("gender")
+        gender_text = t[ix["gender"]]
         gender = GENDERS.get(gender_text.lower()) if gender_text else None
         if gender_text and gender is None:
             self.add(r, "gender", gender_text, "gender_invalid")
-        birth_raw = raw("birth_date")
+        i = ix["birth_date"]
+        birth_raw = cells[i] if 0 <= i < n else None
         birth_text = ""
         birth: date | None = None
         if birth_raw is not None and (type(birth_raw) is not str or birth_raw.strip()):
@@ -417,6 +457,9 @@ class RowChecker:
         if not id_number:
             if "id_number" in pos:
                 self.add(r, "id_number", "", "required")
+        elif type(cells[ix["id_number"]]) is float:
+            # Excel keeps 15 significant digits of a number: the last digits are already lost.
+            self.add(r, "id_number", id_raw, "id_shape", template="id_as_number")
         elif id_type == _RESIDENT_CARD:
             try:
                 facts = rules.parse_resident_id(id_number)
@@ -484,7 +527,7 @@ class RowChecker:
         r.birth_date = birth or date.min
 
         # Phone
-        phone_text = text("phone")
+        phone_text = t[ix["phone"]]
         if phone_text:
             phone = rules.normalise_phone(phone_text)
             if rules.is_mobile(phone):
@@ -492,7 +535,7 @@ class RowChecker:
             else:
                 self.add(r, "phone", phone_text, "phone_invalid")
 
-        address = text("registered_address")
+        address = t[ix["registered_address"]]
         if len(address) > 200:
             self.add(r, "registered_address", address, "too_long", limit=200)
         r.registered_address = address or None
@@ -500,7 +543,7 @@ class RowChecker:
         # Population flags
         flags = []
         for key in FLAG_KEYS:
-            flag_text = text(key)
+            flag_text = t[ix[key]]
             flag = FLAGS.get(flag_text.lower())
             if flag is None:
                 self.add(r, key, flag_text, "flag_invalid")
@@ -509,12 +552,13 @@ class RowChecker:
         r.flags = (flags[0], flags[1], flags[2], flags[3], flags[4])
 
         # Status
-        status_text = text("status")
+        status_text = t[ix["status"]]
         status = STATUSES.get(status_text.lower())
         if status is None:
             self.add(r, "status", status_text, "status_invalid")
         r.status = status or ""
-        since_raw = raw("status_since")
+        i = ix["status_since"]
+        since_raw = cells[i] if 0 <= i < n else None
         if since_raw is not None and (type(since_raw) is not str or since_raw.strip()):
             since = parse_date(since_raw)
             if since is None:
@@ -531,11 +575,11 @@ class RowChecker:
             r.status_since = since
 
         # Where the resident lives
-        r.building_code = text("building_code")
-        r.compound = text("compound")
-        r.building = text("building")
-        r.unit = text("unit")
-        r.room = text("room")
+        r.building_code = t[ix["building_code"]]
+        r.compound = t[ix["compound"]]
+        r.building = t[ix["building"]]
+        r.unit = t[ix["unit"]]
+        r.room = t[ix["room"]]
         if not r.building_code and not r.building:
             key = "building_code" if "building_code" in pos else "building"
             if key in pos:
@@ -549,28 +593,11 @@ class RowChecker:
             self.add(r, "unit", r.unit, "too_long", limit=100)
 
         for i in cols.blank:
-            if i < n and cell_text(cells[i]):
-                self.add_at(
-                    cols.index,
-                    number,
-                    "",
-                    i,
-                    cell_text(cells[i]),
-                    "value_without_header",
-                    index=i + 1,
-                )
-        if n > cols.width:
-            for i in range(cols.width, n):
-                if cell_text(cells[i]):
-                    self.add_at(
-                        cols.index,
-                        number,
-                        "",
-                        i,
-                        cell_text(cells[i]),
-                        "value_without_header",
-                        index=i + 1,
-                    )
+            if t[i]:
+                self.add_at(cols.index, number, "", i, t[i], "value_without_header", index=i + 1)
+        for i in range(cols.width, n):
+            if t[i]:
+                self.add_at(cols.index, number, "", i, t[i], "value_without_header", index=i + 1)
         if len(self.problems) != before:
             r.id_ok = r.id_ok and not any(
                 p.code == "id_duplicate_in_file" for p in self.problems[before:]

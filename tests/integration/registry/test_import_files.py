@@ -422,3 +422,17 @@ def test_progress_counts_every_row_checked_then_inserted(session):
     )
     assert report.ok
     assert calls == [(3, 6), (5, 6), (6, 6)]
+
+
+def test_an_id_number_that_excel_stored_as_a_number_gets_its_own_message(session):
+    tree = build_tree(session)
+    header = ["姓名", "证件号码", "楼栋编码", "单元", "房号"]
+    rows = [
+        ["甲", float(resident_id(100)[:-1] + "0"), tree.building.code, "1单元", "101"],
+        ["乙", int(resident_id(102)[:-1] + "0"), tree.building.code, "1单元", "101"],
+    ]
+    report = import_residents(
+        session, source="n.xlsx", data=xlsx_bytes({"s": (header, rows)}), today=TODAY
+    )
+    assert [(p.row, p.code) for p in report.problems] == [(2, "id_shape"), (3, "id_shape")]
+    assert all("Excel" in p.message_en and "文本" in p.message_zh for p in report.problems)
