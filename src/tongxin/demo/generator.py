@@ -355,8 +355,6 @@ class DistrictGenerator:
                     pending = []
                     self._fill_compound(chunk, compound, community.code)
                     yield chunk
-        if pending:  # pragma: no cover - every community has a compound
-            yield Chunk(areas=pending)
 
     def _fill_compound(self, chunk: Chunk, compound: CompoundPlan, community_code: str) -> None:
         rng = self.rng
