@@ -1,6 +1,7 @@
 from pathlib import Path
 
-import click
+from typing import Any
+
 import typer.main
 
 from tongxin.cli import build
@@ -8,8 +9,9 @@ from tongxin.cli import build
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "cli.md"
 
 
-def _leaf_commands(command: click.Command, prefix: str) -> list[str]:
-    if isinstance(command, click.Group):
+def _leaf_commands(command: Any, prefix: str) -> list[str]:
+    # Typer groups expose `commands`; plain commands do not.
+    if hasattr(command, "commands"):
         out: list[str] = []
         for name, sub in command.commands.items():
             out.extend(_leaf_commands(sub, f"{prefix} {name}"))
