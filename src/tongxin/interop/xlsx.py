@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,7 +14,6 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 SHEET_TITLE_MAX = 31
 _FORBIDDEN_IN_TITLE = re.compile(r"[\[\]:*?/\\]")
-DATE_FORMAT = "yyyy-mm-dd"
 
 
 def sheet_title(wanted: str, used: set[str]) -> str:
@@ -65,16 +63,8 @@ class WorkbookWriter:
 
     @staticmethod
     def append(sheet: WriteOnlyWorksheet, values: Iterable[Any]) -> None:
-        """Append a row; dates become date cells shown as yyyy-mm-dd."""
-        row: list[Any] = []
-        for value in values:
-            if isinstance(value, date):
-                cell = WriteOnlyCell(sheet, value=value)  # type: ignore[arg-type]
-                cell.number_format = DATE_FORMAT
-                row.append(cell)
-            else:
-                row.append(value)
-        sheet.append(row)
+        """Append a row; openpyxl gives date values the yyyy-mm-dd format by itself."""
+        sheet.append(values)
 
     def save(self, target: str | Path | IO[bytes]) -> None:
         """Write the workbook to a path or a binary file object."""

@@ -89,7 +89,14 @@ def import_file(
 @contextmanager
 def _progress(console: Console) -> Iterator[Callable[[int, int], None]]:
     """Draw the import's Rich bars on stderr and yield the service's progress callback."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(
         TextColumn("{task.description}"),
@@ -100,14 +107,16 @@ def _progress(console: Console) -> Iterator[Callable[[int, int], None]]:
         transient=True,
     ) as progress:
         checking = progress.add_task("读取并校验 reading and checking rows", total=None)
-        inserting = progress.add_task("写入 inserting rows", total=None, visible=False)
+        inserting: list[TaskID] = []
 
         def update(done: int, total: int) -> None:
             # The service counts each row twice: once checked, once inserted.
             rows = total // 2
             progress.update(checking, completed=min(done, rows), total=rows)
-            if done > rows:
-                progress.update(inserting, completed=done - rows, total=rows, visible=True)
+            if done >= rows > 0 and not inserting:
+                inserting.append(progress.add_task("写入 inserting rows", total=rows))
+            if inserting:
+                progress.update(inserting[0], completed=done - rows)
 
         yield update
 

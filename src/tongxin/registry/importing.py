@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from tongxin.interop.tables import TableFileError, read_sheets
 from tongxin.registry import rules
-from tongxin.registry.import_checks import ImportProblem, ParsedRow, RowChecker, message, place_key
+from tongxin.registry.import_checks import ImportProblem, ParsedRow, RowChecker, place_key
+from tongxin.registry.import_messages import message
 from tongxin.registry.models import Area, Household, Resident
 from tongxin.registry.rules import AreaLevel
 from tongxin.registry.service import (

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from tongxin.registry.import_checks import MESSAGES, PROBLEM_CODES
+from tongxin.registry.import_messages import MESSAGES, PROBLEM_CODES
 from tongxin.registry.template import COLUMNS
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "import.md"
