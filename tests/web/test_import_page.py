@@ -1,7 +1,6 @@
 import csv
 import io
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -9,8 +8,6 @@ from tests.factories.registry import resident_id
 from tests.web.conftest import sign_in
 from tongxin.registry.models import Resident
 from tongxin.registry.rules import Gender
-
-pytest.importorskip("tongxin.registry.importing")
 
 HEADER = ["姓名", "性别", "出生日期", "身份证号", "手机号", "小区", "楼栋", "单元", "房号"]
 
