@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import typer
-from sqlalchemy.orm import Session
 
-from tongxin.db import make_engine, make_sessionmaker, session_scope
-from tongxin.settings import Settings, get_settings
+from tongxin.db import make_engine
+from tongxin.settings import get_settings
 
 app = typer.Typer(help="Tongxin (同心) community epidemic-response platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-
-@contextmanager
-def command_session(settings: Settings | None = None) -> Iterator[Session]:
-    """Open the one transaction of a CLI command."""
-    engine = make_engine(settings or get_settings())
-    try:
-        with session_scope(make_sessionmaker(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @db_app.command("upgrade")

@@ -30,7 +30,7 @@ def create(
 ) -> None:
     """Create a user with a role and a jurisdiction."""
     from tongxin.accounts.service import AccountError, create_user
-    from tongxin.cli import command_session
+    from tongxin.commands import command_session
     from tongxin.registry.service import RegistryError, area_by_code
 
     try:

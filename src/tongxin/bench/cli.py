@@ -36,25 +36,19 @@ def bench_import(
 ) -> None:
     """Time `registry import` of N valid rows against a plain executemany of the same rows."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import TaskID
 
     from tongxin.bench.importing import run_import_bench
+    from tongxin.commands import progress_bar
 
     console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, object] = {}
+    with progress_bar(console) as bar:
+        tasks: dict[str, TaskID] = {}
 
         def step(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
                 tasks[phase] = bar.add_task(_PHASES.get(phase, phase), total=total)
-            bar.update(tasks[phase], completed=done, total=total)  # type: ignore[arg-type]
+            bar.update(tasks[phase], completed=done, total=total)
 
         try:
             result = run_import_bench(

@@ -28,16 +28,9 @@ def run_build(
 ) -> tuple[BuildSummary, list[DemoLogin]]:
     """Migrate, build the district with a progress bar on stderr and create the demo users."""
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     from tongxin import migrate
+    from tongxin.commands import progress_bar
     from tongxin.db import make_engine, make_sessionmaker, session_scope
     from tongxin.demo import service
 
@@ -46,14 +39,8 @@ def run_build(
         migrate.upgrade(engine)
         if replace:
             service.empty_database(engine)
-        progress = Progress(
-            TextColumn("[bold]白云区[/bold] 生成居民"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=not show_progress,
+        progress = progress_bar(
+            Console(stderr=True), label="[bold]白云区[/bold] 生成居民", disable=not show_progress
         )
         with progress:
             task = progress.add_task("residents", total=residents)

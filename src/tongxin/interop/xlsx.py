@@ -53,6 +53,7 @@ class WorkbookWriter:
         from openpyxl.utils import get_column_letter
 
         for i, width in enumerate(widths, 1):
+            # openpyxl's stubs omit column_dimensions on write-only sheets, which do have it.
             sheet.column_dimensions[get_column_letter(i)].width = width  # type: ignore[attr-defined]
         row = []
         for text in cells:

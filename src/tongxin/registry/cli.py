@@ -38,7 +38,7 @@ def import_file(
     """Import residents; nothing is written unless every row is valid (exit 1 otherwise)."""
     from rich.console import Console
 
-    from tongxin.cli import command_session
+    from tongxin.commands import command_session
     from tongxin.interop.tables import SUPPORTED_EXTENSIONS, extension_of
     from tongxin.registry.importing import import_residents
     from tongxin.registry.rules import AreaLevel
@@ -89,23 +89,11 @@ def import_file(
 @contextmanager
 def _progress(console: Console) -> Iterator[Callable[[int, int], None]]:
     """Draw the import's Rich bars on stderr and yield the service's progress callback."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import TaskID
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    from tongxin.commands import progress_bar
+
+    with progress_bar(console) as progress:
         checking = progress.add_task("读取并校验 reading and checking rows", total=None)
         inserting: list[TaskID] = []
 
@@ -192,7 +180,7 @@ def export_file(
     """Write the residents under an area to .xlsx, one sheet per building."""
     from rich.console import Console
 
-    from tongxin.cli import command_session
+    from tongxin.commands import command_session
     from tongxin.registry.exporting import export_residents
     from tongxin.registry.service import RegistryError, area_by_code
 
@@ -218,15 +206,9 @@ def export_file(
 
 @contextmanager
 def _export_progress(console: Console) -> Iterator[Callable[[int, int], None]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from tongxin.commands import progress_bar
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("导出 exporting residents", total=None)
 
         def update(done: int, total: int) -> None:
@@ -248,7 +230,7 @@ def qr_code(
     from rich.console import Console
     from sqlalchemy import select
 
-    from tongxin.cli import command_session
+    from tongxin.commands import command_session
     from tongxin.registry import rules
     from tongxin.registry.models import Resident
 

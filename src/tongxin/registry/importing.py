@@ -143,7 +143,7 @@ def import_residents(
                 phone=r.phone,
                 id_type=r.id_type,
                 id_number=r.id_number,
-                household_id=households[r.household_key][0],  # type: ignore[index]
+                household_id=_household_id(households, r.household_key),
                 registered_address=r.registered_address,
                 bedridden=r.flags[0],
                 disabled=r.flags[1],
@@ -417,3 +417,11 @@ def _new_resident_codes(connection: Connection, count: int) -> list[str]:
         chosen.update(fresh)
         codes.extend(fresh)
     return codes[:count]
+
+
+def _household_id(
+    households: dict[HouseholdKey, tuple[int, dict[str, Any]]], key: HouseholdKey | None
+) -> int:
+    # Every row that passed the checks was placed in a household by _place_households.
+    assert key is not None
+    return households[key][0]

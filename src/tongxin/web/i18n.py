@@ -83,6 +83,7 @@ def install(env: Environment) -> None:
     render context instead.
     """
     env.add_extension("jinja2.ext.i18n")
+    # The i18n extension adds this method at run time; the Environment type does not declare it.
     env.install_gettext_callables(  # type: ignore[attr-defined]
         _gettext, _ngettext, newstyle=True
     )
