@@ -3,7 +3,8 @@
 from tongxin.accounts import models as accounts_models
 from tongxin.db import Base
 from tongxin.registry import models as registry_models
+from tongxin.screening import models as screening_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "metadata", "registry_models"]
+__all__ = ["accounts_models", "metadata", "registry_models", "screening_models"]

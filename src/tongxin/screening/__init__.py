@@ -1,0 +1,1 @@
+"""Screening: rounds, sites, tubes, swabs, boxes, handovers, receipts, results, recalls."""
