@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tongxin.db import Base
+from tongxin.db import Base, UtcDateTime
 
 
 class Round(Base):
@@ -36,14 +35,14 @@ class Round(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     district_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deadline: Mapped[datetime] = mapped_column(UtcDateTime())
     # Pooling policy: swabs per tube by zone. Sealed zones take 1 or one household per tube.
     sealed_pooling: Mapped[str] = mapped_column(String(16), default="single")  # single|household
     controlled_pool: Mapped[int] = mapped_column(Integer, default=10)
     precaution_pool: Mapped[int] = mapped_column(Integer, default=20)
     key_group_pool: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class RoundArea(Base):
@@ -116,7 +115,7 @@ class TubeBatch(Base):
     count: Mapped[int] = mapped_column(Integer)
     first_barcode: Mapped[str] = mapped_column(String(40))
     last_barcode: Mapped[str] = mapped_column(String(40))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Event(Base):
@@ -136,8 +135,8 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(32))
     round_id: Mapped[int | None] = mapped_column(Integer)
     district_id: Mapped[int | None] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(16))  # accepted | rejected
     # Set on accepted events that a person should still look at, e.g. a duplicate person.
     flag: Mapped[str | None] = mapped_column(String(40))
@@ -145,7 +144,7 @@ class Event(Base):
     message_zh: Mapped[str | None] = mapped_column(String(300))
     message_en: Mapped[str | None] = mapped_column(String(300))
     payload: Mapped[dict] = mapped_column(JSON)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(String(300))
 
@@ -170,15 +169,15 @@ class Tube(Base):
     member_count: Mapped[int] = mapped_column(Integer, default=0)
     station_id: Mapped[int | None] = mapped_column(Integer)
     household_id: Mapped[int | None] = mapped_column(Integer)  # for one-household tubes
-    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     close_reason: Mapped[str | None] = mapped_column(String(100))  # None = full
     box_id: Mapped[int | None] = mapped_column(Integer)
-    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     condition: Mapped[str | None] = mapped_column(String(16))  # good|damaged|leaked|missing
     result: Mapped[str | None] = mapped_column(String(16))  # negative|positive|invalid
     ct: Mapped[float | None] = mapped_column(Float)
-    resulted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resulted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Swab(Base):
@@ -206,7 +205,7 @@ class Swab(Base):
     station_id: Mapped[int] = mapped_column(Integer)
     device: Mapped[str] = mapped_column(String(64))
     sampler: Mapped[str | None] = mapped_column(String(64))
-    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime())
     duplicate_person: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -225,10 +224,10 @@ class Box(Base):
     station_id: Mapped[int | None] = mapped_column(Integer)
     # sealed -> handed_over -> received
     state: Mapped[str] = mapped_column(String(16))
-    sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    handed_over_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sealed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    handed_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     lab_id: Mapped[int | None] = mapped_column(Integer)
-    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Handover(Base):
@@ -242,7 +241,7 @@ class Handover(Base):
     from_party: Mapped[str] = mapped_column(String(64))
     to_party: Mapped[str] = mapped_column(String(64))
     box_count: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class HandoverBox(Base):
@@ -274,15 +273,15 @@ class Recall(Base):
     reason: Mapped[str] = mapped_column(String(16))  # positive | invalid
     # open -> notified -> isolated -> resampled -> resulted -> closed
     state: Mapped[str] = mapped_column(String(16))
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    isolated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resampled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    isolated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resampled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     retest_barcode: Mapped[str | None] = mapped_column(String(40))
     result: Mapped[str | None] = mapped_column(String(16))
-    resulted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resulted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -297,6 +296,6 @@ class DeviceToken(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     lab_id: Mapped[int | None] = mapped_column(ForeignKey("labs.id"))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

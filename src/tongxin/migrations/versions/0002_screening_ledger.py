@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-30 04:49:24.840628
+Create Date: 2026-11-30 04:50:34.714277
 """
 
 from collections.abc import Sequence
