@@ -57,9 +57,13 @@ def build() -> typer.Typer:
     from tongxin.bench.cli import app as bench_app
     from tongxin.demo.cli import app as demo_app
     from tongxin.registry.cli import app as registry_app
+    from tongxin.screening.cli import build_app as screening_app
+    from tongxin.screening.cli_tokens import app as tokens_app
 
     app.add_typer(accounts_app, name="users")
     app.add_typer(registry_app, name="registry")
+    app.add_typer(screening_app(), name="screening")
+    app.add_typer(tokens_app, name="tokens")
     app.add_typer(demo_app, name="demo")
     app.add_typer(bench_app, name="bench")
     _mounted = True

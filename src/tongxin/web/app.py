@@ -68,10 +68,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from tongxin.accounts import pages as account_pages
     from tongxin.registry import api as registry_api
     from tongxin.registry import pages as registry_pages
+    from tongxin.screening import api as screening_api
+    from tongxin.screening import pages as screening_pages
 
     app.include_router(account_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(registry_api.router)
+    app.include_router(screening_api.router)
+    app.include_router(screening_pages.router)
     app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)
     return app
 
