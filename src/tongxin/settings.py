@@ -48,6 +48,15 @@ class Settings(BaseSettings):
         default=50000, description="Residents `make demo` generates when the database is absent."
     )
     demo_seed: int = Field(default=20220923, description="Seed of the demo district generator.")
+    recall_due_hours: int = Field(
+        default=24, description="Hours from a positive or invalid result until its recall is due."
+    )
+    swab_to_receipt_hours: int = Field(
+        default=4, description="Longest time from swab to lab receipt before reconcile flags it."
+    )
+    receipt_to_result_hours: int = Field(
+        default=12, description="Longest time from lab receipt to result before reconcile flags it."
+    )
 
     def sqlite_path(self) -> Path | None:
         """Return the file behind a sqlite URL, or None for other engines."""
