@@ -1,7 +1,303 @@
-"""`tongxin screening` commands: Round set-up: rounds, labs, sites and stations, tube barcodes."""
+"""`tongxin screening` commands: round set-up (rounds, labs, sites and stations, tube barcodes).
+
+Every command takes `--json`. Bad input names the bad value on stderr in Chinese and English
+and exits 2, with nothing written: the command's one transaction rolls back.
+"""
 
 from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 
 app = typer.Typer()
+round_app = typer.Typer(help="Testing rounds.", no_args_is_help=True)
+lab_app = typer.Typer(help="Testing laboratories.", no_args_is_help=True)
+site_app = typer.Typer(help="Sampling sites and their stations.", no_args_is_help=True)
+tubes_app = typer.Typer(help="Pre-issued tube barcodes.", no_args_is_help=True)
+app.add_typer(round_app, name="round")
+app.add_typer(lab_app, name="lab")
+app.add_typer(site_app, name="site")
+app.add_typer(tubes_app, name="tubes")
+
+EXIT_USAGE = 2
+
+_ZONE_NAMES_ZH = {"sealed": "封控区", "controlled": "管控区", "precaution": "防范区"}
+
+
+def fail(zh: str, en: str) -> NoReturn:
+    """Print a bilingual error on stderr and exit 2 (bad input; nothing written)."""
+    typer.echo(f"错误 {zh}\nerror {en}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def emit(data: dict[str, Any], *, as_json: bool, text: str) -> None:
+    """Print a command's result: one JSON object, or the human text."""
+    typer.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+
+
+def parse_instant(raw: str, option: str) -> datetime:
+    """Parse an ISO 8601 time; a time without offset is taken as China time (UTC+8)."""
+    from datetime import timedelta, timezone
+
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        fail(f"{option} 不是 ISO 时间:{raw!r}", f"{option} is not an ISO time: {raw!r}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone(timedelta(hours=8)))
+    return value.astimezone(UTC)
+
+
+@round_app.command("create")
+def round_create(
+    code: str = typer.Option(..., "--code", help="Round code devices send, e.g. R1."),
+    name: str = typer.Option(..., "--name", help="Round name, e.g. 第一轮全员核酸."),
+    district: str = typer.Option(..., "--district", help="Code of the district the round is in."),
+    target: list[str] = typer.Option(
+        ...,
+        "--target",
+        help="AREA_CODE:ZONE, zone one of sealed, controlled, precaution; repeat per area.",
+    ),
+    starts: str | None = typer.Option(
+        None, "--starts", help="Start time, ISO 8601 (no offset = UTC+8); default now."
+    ),
+    deadline_hours: float = typer.Option(24, "--deadline-hours", help="Hours from start."),
+    sealed_pooling: str = typer.Option(
+        "single", "--sealed-pooling", help="Sealed-zone tubes: single or household."
+    ),
+    controlled_pool: int = typer.Option(10, "--controlled-pool", help="Swabs per controlled tube."),
+    precaution_pool: int = typer.Option(20, "--precaution-pool", help="Swabs per precaution tube."),
+    key_group_pool: int = typer.Option(1, "--key-group-pool", help="Swabs per key-group tube."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Create a round over target areas, each with its zone, and its pooling policy."""
+    from datetime import timedelta
+
+    from tongxin.commands import command_session
+    from tongxin.registry.service import RegistryError, area_by_code
+    from tongxin.screening.rules import SealedPooling, Zone
+    from tongxin.screening.setup import SetupError, create_round
+
+    try:
+        pooling = SealedPooling(sealed_pooling)
+    except ValueError:
+        fail(
+            f"--sealed-pooling 须为 single 或 household,而不是 {sealed_pooling!r}",
+            f"--sealed-pooling must be single or household, not {sealed_pooling!r}",
+        )
+    if deadline_hours <= 0:
+        fail(
+            f"--deadline-hours 须大于 0:{deadline_hours}",
+            f"--deadline-hours must be above 0: {deadline_hours}",
+        )
+    parsed: list[tuple[str, Zone]] = []
+    for raw in target:
+        area_code, sep, zone_word = raw.rpartition(":")
+        try:
+            zone = Zone(zone_word)
+        except ValueError:
+            zone = None
+        if not sep or not area_code or zone is None:
+            fail(
+                f"--target {raw!r} 应为 区域编码:区域类型(sealed/controlled/precaution)",
+                f"--target {raw!r} must be AREA_CODE:ZONE with ZONE sealed, controlled "
+                "or precaution",
+            )
+        parsed.append((area_code, zone))
+    starts_at = parse_instant(starts, "--starts") if starts else datetime.now(UTC)
+    with command_session() as session:
+        try:
+            district_area = area_by_code(session, district)
+            targets = [(area_by_code(session, c), z) for c, z in parsed]
+        except RegistryError as exc:
+            fail(f"区域编码不存在:{exc}", f"unknown area: {exc}")
+        try:
+            rnd = create_round(
+                session,
+                code=code,
+                name=name,
+                district=district_area,
+                targets=targets,
+                starts_at=starts_at,
+                deadline=starts_at + timedelta(hours=deadline_hours),
+                sealed_pooling=pooling,
+                controlled_pool=controlled_pool,
+                precaution_pool=precaution_pool,
+                key_group_pool=key_group_pool,
+            )
+        except SetupError as exc:
+            fail(f"无法创建轮次 {code}:{exc}", f"cannot create round {code}: {exc} [{exc.code}]")
+        out = {
+            "round": rnd.code,
+            "id": rnd.id,
+            "name": rnd.name,
+            "district": district,
+            "starts_at": rnd.starts_at.isoformat(),
+            "deadline": rnd.deadline.isoformat(),
+            "targets": [{"area": c, "zone": z.value} for c, z in parsed],
+            "pooling": {
+                "sealed": pooling.value,
+                "controlled": controlled_pool,
+                "precaution": precaution_pool,
+                "key_group": key_group_pool,
+            },
+        }
+    zones = ", ".join(f"{c} {_ZONE_NAMES_ZH[z.value]}" for c, z in parsed)
+    emit(
+        out,
+        as_json=as_json,
+        text=f"已创建轮次 {code}({name}),截止 {out['deadline']};目标:{zones}\n"
+        f"created round {code}, deadline {out['deadline']}",
+    )
+
+
+@lab_app.command("add")
+def lab_add(
+    code: str = typer.Option(..., "--code", help="Lab code, e.g. LAB1."),
+    name: str = typer.Option(..., "--name", help="Lab name."),
+    round_code: str | None = typer.Option(
+        None, "--round", help="Let this round use the lab (the lab is created once)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Register a lab, and optionally let a round use it."""
+    from tongxin.commands import command_session
+    from tongxin.screening.setup import SetupError, add_lab, round_by_code
+
+    with command_session() as session:
+        try:
+            rnd = round_by_code(session, round_code) if round_code else None
+        except SetupError:
+            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        lab = add_lab(session, code=code, name=name, round=rnd)
+        out = {"lab": lab.code, "id": lab.id, "name": lab.name, "round": round_code}
+    emit(
+        out,
+        as_json=as_json,
+        text=f"实验室 {lab.code}({out['name']})"
+        + (f"用于轮次 {round_code}" if round_code else "")
+        + f"\nlab {out['lab']} ready"
+        + (f" for round {round_code}" if round_code else ""),
+    )
+
+
+@site_app.command("add")
+def site_add(
+    round_code: str = typer.Option(..., "--round", help="Round code."),
+    code: str = typer.Option(..., "--code", help="Site code within the round, e.g. S1."),
+    name: str = typer.Option(..., "--name", help="Site name."),
+    area: str = typer.Option(..., "--area", help="Code of the area the site stands in."),
+    stations: int = typer.Option(..., "--stations", help="Number of sampling stations."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Open a sampling site with N stations and print the station codes."""
+    from tongxin.commands import command_session
+    from tongxin.registry.service import RegistryError, area_by_code
+    from tongxin.screening.setup import SetupError, add_site, round_by_code
+
+    with command_session() as session:
+        try:
+            rnd = round_by_code(session, round_code)
+        except SetupError:
+            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        try:
+            place = area_by_code(session, area)
+        except RegistryError:
+            fail(f"区域编码不存在:{area}", f"no area has code {area!r}")
+        try:
+            site, made = add_site(
+                session, round=rnd, code=code, name=name, area=place, stations=stations
+            )
+        except SetupError as exc:
+            fail(f"无法设点 {code}:{exc}", f"cannot add site {code}: {exc} [{exc.code}]")
+        codes = [s.code for s in made]
+        out = {"round": round_code, "site": site.code, "id": site.id, "zone": site.zone}
+    emit({**out, "stations": codes}, as_json=as_json, text="\n".join(codes))
+
+
+@tubes_app.command("issue")
+def tubes_issue(
+    round_code: str = typer.Option(..., "--round", help="Round code."),
+    count: int = typer.Option(..., "--count", help="How many barcodes to issue."),
+    capacity: int = typer.Option(
+        ..., "--capacity", help="Swabs per tube: 1, 5, 10 or 20 (0 = one household)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Also write the barcodes: .csv (one per line) or .svg (QR sheet)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Pre-issue a printed batch of tube barcodes and print them."""
+    from tongxin.commands import command_session
+    from tongxin.screening.setup import SetupError, issue_tubes, round_by_code
+
+    if out is not None:
+        if out.suffix.lower() not in (".csv", ".svg"):
+            fail(
+                f"--out 须以 .csv 或 .svg 结尾:{out}",
+                f"--out must end in .csv or .svg: {out}",
+            )
+        if not out.parent.is_dir():
+            fail(f"目录不存在 {out.parent}", f"no such folder: {out.parent}")
+    with command_session() as session:
+        try:
+            rnd = round_by_code(session, round_code)
+        except SetupError:
+            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        try:
+            issued = issue_tubes(session, round=rnd, count=count, capacity=capacity)
+        except SetupError as exc:
+            fail(
+                f"无法发放管码(--count {count} --capacity {capacity}):{exc}",
+                f"cannot issue tubes (--count {count} --capacity {capacity}): {exc} [{exc.code}]",
+            )
+        result = {
+            "round": round_code,
+            "batch": issued.batch.id,
+            "capacity": capacity,
+            "barcodes": issued.barcodes,
+        }
+    if out is not None:
+        if out.suffix.lower() == ".csv":
+            _write_barcode_csv(out, issued.barcodes, capacity)
+        else:
+            _write_label_sheet(out, issued.barcodes, capacity)
+    emit(result, as_json=as_json, text="\n".join(issued.barcodes))
+
+
+def _write_barcode_csv(path: Path, barcodes: list[str], capacity: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["barcode", "capacity"])
+        writer.writerows([b, capacity] for b in barcodes)
+
+
+def _write_label_sheet(path: Path, barcodes: list[str], capacity: int) -> None:
+    """Write a printable SVG sheet of QR labels, four per row, each with its text below."""
+    import segno
+
+    cell, per_row = 160, 4
+    parts: list[str] = []
+    for i, code in enumerate(barcodes):
+        x, y = (i % per_row) * cell, (i // per_row) * cell
+        qr = segno.make(code, error="m")
+        size = qr.symbol_size(scale=4)[0]
+        parts.append(
+            f'<g transform="translate({x + (cell - size) / 2},{y + 4})">'
+            f"{qr.svg_inline(scale=4)}</g>"
+            f'<text x="{x + cell / 2}" y="{y + size + 18}" text-anchor="middle" '
+            f'font-family="monospace" font-size="14">{code}</text>'
+        )
+    rows = (len(barcodes) + per_row - 1) // per_row
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{cell * per_row}" '
+        f'height="{cell * rows}"><title>{len(barcodes)} tubes, capacity {capacity}</title>'
+        + "".join(parts)
+        + "</svg>"
+    )
+    path.write_text(svg, encoding="utf-8")

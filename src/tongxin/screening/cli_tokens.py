@@ -2,6 +2,104 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import typer
 
+from tongxin.screening.cli_setup import emit, fail
+
 app = typer.Typer(help="Device tokens for field devices.", no_args_is_help=True)
+
+
+@app.command("issue")
+def tokens_issue(
+    round_code: str = typer.Option(..., "--round", help="Round code."),
+    site: str | None = typer.Option(None, "--site", help="Site code (sampling devices)."),
+    lab: str | None = typer.Option(None, "--lab", help="Lab code (lab receipt and results)."),
+    device: str = typer.Option(..., "--device", help="Device name, e.g. pad-07."),
+    hours: float = typer.Option(36, "--hours", help="Hours until the token expires."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Issue a bearer token for a device and print it once (only its hash is stored)."""
+    from sqlalchemy import select
+
+    from tongxin.commands import command_session
+    from tongxin.screening.models import Lab, RoundLab, Site
+    from tongxin.screening.setup import SetupError, issue_device_token, round_by_code
+
+    if (site is None) == (lab is None):
+        fail("须且只能给出 --site 或 --lab 之一", "give exactly one of --site or --lab")
+    if hours <= 0:
+        fail(f"--hours 须大于 0:{hours}", f"--hours must be above 0: {hours}")
+    now = datetime.now(UTC)
+    with command_session() as session:
+        try:
+            rnd = round_by_code(session, round_code)
+        except SetupError:
+            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        site_row = lab_row = None
+        if site is not None:
+            site_row = session.scalar(
+                select(Site).where(Site.round_id == rnd.id, Site.code == site)
+            )
+            if site_row is None:
+                fail(
+                    f"轮次 {round_code} 没有采样点 {site}",
+                    f"round {round_code} has no site {site!r}",
+                )
+        else:
+            lab_row = session.scalar(
+                select(Lab)
+                .join(RoundLab, RoundLab.lab_id == Lab.id)
+                .where(RoundLab.round_id == rnd.id, Lab.code == lab)
+            )
+            if lab_row is None:
+                fail(
+                    f"轮次 {round_code} 未使用实验室 {lab}",
+                    f"round {round_code} does not use lab {lab!r}",
+                )
+        token, row = issue_device_token(
+            session,
+            round=rnd,
+            device=device,
+            now=now,
+            site=site_row,
+            lab=lab_row,
+            valid_for=timedelta(hours=hours),
+        )
+        out = {
+            "id": row.id,
+            "token": token,
+            "device": device,
+            "round": round_code,
+            "site": site,
+            "lab": lab,
+            "expires_at": row.expires_at.isoformat(),
+        }
+    emit(
+        out,
+        as_json=as_json,
+        text=f"{token}\n令牌 #{out['id']} 仅显示这一次,{out['expires_at']} 过期\n"
+        f"token #{out['id']} is shown only this once; it expires {out['expires_at']}",
+    )
+
+
+@app.command("revoke")
+def tokens_revoke(
+    token_id: int = typer.Argument(..., help="The token's id, as printed when it was issued."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Revoke a device token at once."""
+    from tongxin.commands import command_session
+    from tongxin.screening.setup import SetupError, revoke_device_token
+
+    with command_session() as session:
+        try:
+            revoke_device_token(session, token_id=token_id, now=datetime.now(UTC))
+        except SetupError:
+            fail(f"没有编号为 {token_id} 的设备令牌", f"no device token {token_id}")
+    emit(
+        {"id": token_id, "revoked": True},
+        as_json=as_json,
+        text=f"已吊销令牌 #{token_id}\nrevoked token #{token_id}",
+    )
