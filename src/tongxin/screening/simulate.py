@@ -67,6 +67,8 @@ class StationPlan:
     device: str
     capacity: int
     people: Sequence[Person]
+    # Pool size per person (e.g. 1 for key groups); None means `capacity` for everyone.
+    capacities: Sequence[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -184,23 +186,23 @@ def _run_station(
     receipts: list[tuple[str, datetime, list[str]]],
 ) -> None:
     facts = b.facts
-    if station.capacity < 1:
-        raise SimulationError("household tubes are not simulated; give stations a pool size")
+    capacities = station.capacities or [station.capacity] * len(station.people)
+    if len(capacities) != len(station.people):
+        raise SimulationError(f"station {station.code}: one capacity per person is needed")
+    if min(capacities, default=1) < 1:
+        raise SimulationError("household tubes are not simulated; give people a pool size")
     t = facts.starts_at
-    tube: str | None = None
-    members = 0
+    open_tubes: dict[int, tuple[str, int]] = {}  # capacity -> (barcode, members)
     box: list[str] = []
     box_started: datetime | None = None
     boxes_here = 0
 
-    def close(at: datetime, reason: str | None) -> None:
-        nonlocal tube, members, box_started
-        assert tube is not None
+    def close(capacity: int, at: datetime, reason: str | None) -> None:
+        tube, members = open_tubes.pop(capacity)
         b.add("tube_closed", station.device, at, tube=tube, station=station.code, reason=reason)
         out.tubes.append(tube)
         out.members[tube] = members
         box.append(tube)
-        tube, members = None, 0
 
     def seal(at: datetime) -> None:
         nonlocal box, box_started, boxes_here
@@ -232,22 +234,24 @@ def _run_station(
         receipts.append((code, received, list(box)))
         box, box_started = [], None
 
-    for person in station.people:
-        if tube is None:
-            tube = b.take_tube(station.capacity)
+    for person, capacity in zip(station.people, capacities, strict=True):
+        if capacity not in open_tubes:
+            open_tubes[capacity] = (b.take_tube(capacity), 0)
+        tube, members = open_tubes[capacity]
         if box_started is None:
             box_started = t
         b.add("swab_taken", station.device, t, station=station.code, person=dict(person), tube=tube)
         out.people += 1
-        members += 1
+        open_tubes[capacity] = (tube, members + 1)
         last = t
         t += timedelta(seconds=facts.swab_seconds + b.rng.randrange(10))
-        if members == station.capacity:
-            close(last + timedelta(seconds=1), None)
+        if members + 1 == capacity:
+            close(capacity, last + timedelta(seconds=1), None)
             if len(box) >= facts.box_tubes or last - box_started >= facts.box_max_age:
                 seal(last + timedelta(minutes=1))
-    if tube is not None:
-        close(t, SHORT_REASON)
+    for capacity in sorted(open_tubes):
+        close(capacity, t, SHORT_REASON)
+        t += timedelta(seconds=1)
     if box:
         seal(t + timedelta(minutes=1))
 

@@ -176,3 +176,23 @@ def test_planting_faults_plants_exactly_the_four_faults() -> None:
         if e["id"] in first_copies:
             assert e["seq"] == first_copies[e["id"]]
         first_copies[e["id"]] = e["seq"]
+
+
+def test_people_with_their_own_pool_size_go_into_tubes_of_that_size() -> None:
+    queue = [{"resident_code": resident_code(10_000 + i)} for i in range(25)]
+    capacities = [1 if i % 5 == 0 else 10 for i in range(25)]
+    facts = _facts(
+        stations=[StationPlan("R1-S1-1", "pad-1", 10, queue, capacities)],
+        tubes={
+            10: [tube_barcode(n) for n in range(1, 5)],
+            1: [tube_barcode(n) for n in range(9, 20)],
+        },
+        positives=0,
+    )
+    sim = simulate_round(facts, Random(7))
+    singles = {tube_barcode(n) for n in range(9, 20)}
+    swabs = Counter(e["tube"] for e in sim.events if e["type"] == "swab_taken")
+    assert sum(1 for t in swabs if t in singles) == 5
+    assert sorted(n for t, n in swabs.items() if t not in singles) == [10, 10]
+    short = [e["tube"] for e in sim.events if e["type"] == "tube_closed" and e["reason"]]
+    assert short == []
