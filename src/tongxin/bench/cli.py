@@ -110,3 +110,92 @@ def bench_pages(
         f"(p95 {line['list_p95_ms']}), phone search median {line['phone_search_median_ms']} ms "
         f"(p95 {line['phone_search_p95_ms']}); raw SQL {line['baseline_list_median_ms']} ms"
     )
+
+
+@app.command("ingest")
+def bench_ingest(
+    events: int = typer.Option(100_000, "--events", min=100, help="Events per measured path."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
+    engine: BenchEngine = typer.Option(BenchEngine.SQLITE, help="Database engine."),
+    database_url: str | None = typer.Option(
+        None,
+        help="PostgreSQL URL (default: TONGXIN_TEST_DATABASE_URL); a fresh schema is used "
+        "and dropped.",
+    ),
+    workers: list[int] = typer.Option(
+        [1, 2], "--workers", help="Uvicorn worker counts to measure the HTTP path with."
+    ),
+    clients: int = typer.Option(4, min=1, help="Concurrent keep-alive HTTP clients."),
+    rps: float = typer.Option(500, help="Single-event requests offered per second."),
+    seconds: float = typer.Option(4, help="How long single-event requests are offered."),
+) -> None:
+    """Time capture: executemany baseline, ingest_events, HTTP batches, single-event latency."""
+    from rich.console import Console
+
+    from tongxin.bench.ingest import run_ingest_bench
+
+    console = Console(stderr=True)
+    try:
+        line = run_ingest_bench(
+            events=events,
+            engine_name=engine.value,
+            database_url=database_url,
+            workers=workers,
+            clients=clients,
+            single_rps=rps,
+            single_seconds=seconds,
+            step=console.print,
+        )
+    except ValueError as exc:
+        console.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(line, ensure_ascii=False))
+        return
+    typer.echo(
+        f"{line['engine']}, {line['events']} events: baseline {line['baseline_rows_per_s']:.0f}"
+        f" rows/s; service {line['service_events_per_s']:.0f}/s (×{line['service_ratio']});"
+        f" HTTP {line['http_events_per_s']:.0f}/s (×{line['http_ratio']}, {line['workers']}"
+        f" worker(s)); single-event p99 {line['single_p99_ms']} ms at {rps:.0f} requests/s"
+    )
+
+
+@app.command("city")
+def bench_city(
+    people: int = typer.Option(100_000, "--people", min=1000, help="Residents in the district."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
+    engine: BenchEngine = typer.Option(BenchEngine.SQLITE, help="Database engine."),
+    database_url: str | None = typer.Option(
+        None,
+        help="PostgreSQL URL (default: TONGXIN_TEST_DATABASE_URL); a fresh schema is used "
+        "and dropped.",
+    ),
+    batch: int = typer.Option(500, min=1, help="Events per ingest_events call."),
+    seed: int = typer.Option(20220923, help="Seed of the district and the round."),
+) -> None:
+    """Run a whole round at 10:1 over a demo district and reconcile it; seconds per stage."""
+    from rich.console import Console
+
+    from tongxin.bench.city import run_city_bench
+
+    console = Console(stderr=True)
+    try:
+        line = run_city_bench(
+            people=people,
+            engine_name=engine.value,
+            database_url=database_url,
+            batch=batch,
+            seed=seed,
+            step=console.print,
+        )
+    except ValueError as exc:
+        console.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(line, ensure_ascii=False))
+        return
+    stages = ", ".join(f"{k} {v} s" for k, v in line["seconds"].items())
+    typer.echo(
+        f"{line['engine']}, {line['people']} residents, {line['events']} events: {stages};"
+        f" total {line['total_s']} s; {line['mismatches']} mismatches"
+    )

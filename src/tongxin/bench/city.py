@@ -1,0 +1,105 @@
+"""`tongxin bench city`: a whole round over a demo district, stage by stage, then reconcile.
+
+A demo district of N residents; a round at 10:1 (key groups singly) with one site per
+community and one station per 700 present residents; the simulated round with 1 % positive
+pools and every member's recall; each stage ingested through `ingest_events` in batches,
+one transaction per batch; then `reconcile`. Seconds per stage and in total.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from random import Random
+from typing import Any
+
+from tongxin.bench.importing import temporary_database
+from tongxin.bench.rounds import ROUND_START, setup_round
+from tongxin.db import make_sessionmaker, session_scope
+from tongxin.demo.service import build_district
+from tongxin.screening.simulate import STAGE_ORDER, by_stage, simulate_round
+
+Step = Callable[[str], None]
+
+
+def run_city_bench(
+    *,
+    people: int,
+    engine_name: str = "sqlite",
+    database_url: str | None = None,
+    batch: int = 500,
+    seed: int = 20220923,
+    positive_rate: float = 0.01,
+    step: Step = lambda _msg: None,
+) -> dict[str, Any]:
+    """Run the whole-round benchmark and return its JSON line."""
+    from tongxin.screening.ledger import ingest_events
+    from tongxin.screening.reconcile import reconcile
+
+    seconds: dict[str, float] = {}
+    statuses: Counter[str] = Counter()
+    with temporary_database(engine_name, database_url) as engine:
+        clock = time.perf_counter()
+        step(f"build: demo district of {people} residents")
+        build_district(engine, residents=people, seed=seed)
+        seconds["build"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        step("setup: round, sites, stations, tubes")
+        rng = Random(seed)
+        bench_round = setup_round(
+            engine, rng=rng, now=datetime.now(UTC), positive_rate=positive_rate
+        )
+        seconds["setup"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        step("simulate: the round's event stream")
+        sim = simulate_round(bench_round.facts, rng)
+        stages = by_stage(sim.events)
+        seconds["simulate"] = time.perf_counter() - clock
+
+        factory = make_sessionmaker(engine)
+        for stage in STAGE_ORDER:
+            events = stages[stage]
+            step(f"{stage}: {len(events)} events")
+            clock = time.perf_counter()
+            for i in range(0, len(events), batch):
+                with session_scope(factory) as session:
+                    received = datetime.now(UTC)
+                    for answer in ingest_events(
+                        session, events=events[i : i + batch], received_at=received
+                    ):
+                        statuses[answer.status] += 1
+            seconds[stage] = time.perf_counter() - clock
+
+        step("reconcile")
+        clock = time.perf_counter()
+        with session_scope(factory) as session:
+            result = reconcile(
+                session, round_id=bench_round.round_id, now=ROUND_START + timedelta(hours=48)
+            )
+        seconds["reconcile"] = time.perf_counter() - clock
+
+    counts = result.counts()
+    ingest_s = sum(seconds[s] for s in STAGE_ORDER)
+    return {
+        "bench": "city",
+        "engine": engine_name,
+        "people": people,
+        "events": len(sim.events),
+        "people_sampled": counts["people_sampled"],
+        "expected_people": sim.people,
+        "tubes": len(sim.tubes),
+        "boxes": len(sim.boxes),
+        "positive_tubes": len(sim.positive_tubes),
+        "recalls": sim.recalls,
+        "statuses": dict(statuses),
+        "mismatches": len(result.mismatches),
+        "counts": counts,
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "ingest_s": round(ingest_s, 2),
+        "ingest_events_per_s": round(len(sim.events) / ingest_s, 1),
+        "total_s": round(sum(seconds.values()), 2),
+    }

@@ -1,0 +1,123 @@
+"""Run `tongxin serve` as a subprocess, and send it capture batches the way devices do.
+
+Used by `tongxin bench ingest` and by the crash test, which kills the server with SIGKILL
+and starts it again while a client keeps resending what was not acknowledged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CAPTURE_PATH = "/api/v1/capture/events"
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tongxin_command() -> list[str]:
+    """Return the command that runs this installation's `tongxin` CLI."""
+    script = Path(sys.executable).parent / "tongxin"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from tongxin.cli import main; main()"]
+
+
+@dataclass
+class Server:
+    """A `tongxin serve` subprocess on a database URL, restartable after a kill."""
+
+    database_url: str
+    workers: int = 1
+    port: int = field(default_factory=free_port)
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def base_url(self) -> str:
+        """Return the server's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        """Start the server and wait until /healthz answers."""
+        env = {
+            **os.environ,
+            **self.extra_env,
+            "TONGXIN_DATABASE_URL": self.database_url,
+            "TONGXIN_HOST": "127.0.0.1",
+            "TONGXIN_PORT": str(self.port),
+            "TONGXIN_WORKERS": str(self.workers),
+        }
+        # Its own process group, so a kill reaches the uvicorn supervisor and its workers.
+        self.process = subprocess.Popen(
+            [*tongxin_command(), "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tongxin serve exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError("tongxin serve did not answer /healthz in time")
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers (a crash, not a shutdown)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        """Shut the server down politely, or kill it after a few seconds."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        except ProcessLookupError:
+            pass
+        self.process = None
+
+
+def post_batch(
+    client: httpx.Client, *, token: str, events: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """POST one capture batch; return the per-event answers or raise on a failed request."""
+    response = client.post(
+        CAPTURE_PATH, json=list(events), headers={"Authorization": f"Bearer {token}"}
+    )
+    response.raise_for_status()
+    results: list[dict[str, Any]] = response.json()["results"]
+    if len(results) != len(events):
+        raise RuntimeError(f"{len(events)} events sent, {len(results)} answers")
+    return results
