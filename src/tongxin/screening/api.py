@@ -1,7 +1,99 @@
-"""Screening JSON API: the capture endpoint for field devices, results by API."""
+"""Screening JSON API: the capture endpoint for field devices, results by API.
+
+Capture is the hot path: the body is parsed once with `json.loads` and the raw objects go
+straight to the ledger, which validates each one (a malformed event is stored as rejected,
+not refused), so nothing here re-serialises events.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from tongxin.screening.ledger import event_by_id, ingest_events
+from tongxin.screening.schemas import CaptureAnswer, StoredEvent
+from tongxin.screening.setup import DeviceScope, scope_for_token
+from tongxin.web.deps import get_session
 
 router = APIRouter(prefix="/api/v1", tags=["screening"])
+
+# The transaction must commit before the answer leaves: a device that sees `accepted` forgets
+# the event, so FastAPI's default (closing yield dependencies after the response is sent)
+# would lose acknowledged events when the server dies between the two.
+CommittedSession = Depends(get_session, scope="function")
+
+MAX_EVENTS = 1000
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+async def event_batch(request: Request) -> list[Any]:
+    """Read the body once: a JSON array of events (a lone object counts as a batch of one)."""
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise HTTPException(status_code=413, detail=f"body over {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise HTTPException(status_code=422, detail="body is not JSON") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise HTTPException(status_code=422, detail="body must be a JSON array of events")
+    if len(data) > MAX_EVENTS:
+        raise HTTPException(status_code=413, detail=f"at most {MAX_EVENTS} events per request")
+    return data
+
+
+def device_scope(request: Request, session: Session = CommittedSession) -> DeviceScope:
+    """Return the scope of the bearer device token, or answer 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    scope = None
+    if scheme.lower() == "bearer" and token.strip():
+        scope = scope_for_token(session, token=token.strip(), now=datetime.now(UTC))
+    if scope is None:
+        raise HTTPException(
+            status_code=401,
+            detail="missing, unknown, expired or revoked device token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return scope
+
+
+@router.post("/capture/events", response_model=CaptureAnswer)
+def capture_events(
+    events: list[Any] = Depends(event_batch),
+    scope: DeviceScope = Depends(device_scope),
+    session: Session = CommittedSession,
+) -> CaptureAnswer:
+    """Take a batch of field events; answer per event, in order, in one transaction."""
+    received_at = datetime.now(UTC)
+    answers = ingest_events(session, events=events, received_at=received_at, scope=scope)
+    return CaptureAnswer(results=answers, received_at=received_at)
+
+
+@router.get("/capture/events/{event_id}", response_model=StoredEvent)
+def stored_event(
+    event_id: str,
+    scope: DeviceScope = Depends(device_scope),
+    session: Session = CommittedSession,
+) -> StoredEvent:
+    """Tell a device what the server stored under an event id (404 when nothing)."""
+    event = event_by_id(session, event_id=event_id)
+    if event is None or (event.round_id is not None and event.round_id != scope.round_id):
+        raise HTTPException(status_code=404, detail="no such event")
+    return StoredEvent(
+        id=event.id,
+        status="accepted" if event.status == "accepted" else "rejected",
+        code=event.code,
+        message=event.message_zh,
+        message_en=event.message_en,
+        flag=event.flag,
+        received_at=event.received_at,
+        resolved_at=event.resolved_at,
+        resolution=event.resolution,
+    )

@@ -1,7 +1,188 @@
-"""`tongxin screening` commands: ingest field events, resolve rejected ones, rebuild."""
+"""`tongxin screening` commands: ingest field events, list and resolve rejected ones, rebuild.
+
+`ingest` streams an NDJSON dump in batches, one transaction per batch: a crash loses at most
+the batch being written, and running the same file again answers `duplicate` for every
+event already stored, so a dump can always be re-ingested whole.
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 
 app = typer.Typer()
+
+EXIT_USAGE = 2
+BATCH = 1000
+
+
+def _fail(zh: str, en: str) -> NoReturn:
+    typer.echo(f"错误 {zh}\nerror {en}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _emit(data: Any, *, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
+
+
+def read_ndjson(path: Path, batch: int = BATCH) -> Iterator[list[Any]]:
+    """Yield batches of events from an NDJSON file; a line that is not JSON stays an item."""
+    from tongxin.screening.ledger import Unparsed
+
+    items: list[Any] = []
+    with path.open(encoding="utf-8-sig", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except ValueError:
+                items.append(Unparsed(line.rstrip("\n"), f"{path.name} line {number}"))
+            if len(items) >= batch:
+                yield items
+                items = []
+    if items:
+        yield items
+
+
+@app.command("ingest")
+def ingest(
+    file: Path = typer.Argument(..., help="An NDJSON dump: one event object per line."),
+    batch: int = typer.Option(BATCH, "--batch", min=1, max=10_000, help="Events per transaction."),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Ingest a device dump as a trusted source; prints accepted, duplicate and rejected."""
+    from tongxin.commands import command_session
+    from tongxin.screening.ledger import ingest_events
+    from tongxin.settings import get_settings
+
+    if not file.is_file():
+        _fail(f"找不到文件 {file}", f"no such file: {file}")
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    settings = get_settings()
+    for events in read_ndjson(file, batch):
+        with command_session(settings) as session:
+            answers = ingest_events(session, events=events, received_at=datetime.now(UTC))
+        for a in answers:
+            counts[a.status] += 1
+    _emit(
+        counts,
+        as_json=as_json,
+        text=f"接收 {counts['accepted']},重复 {counts['duplicate']},拒收 {counts['rejected']}"
+        f"\naccepted {counts['accepted']}, duplicate {counts['duplicate']}, "
+        f"rejected {counts['rejected']}",
+    )
+
+
+@app.command("events")
+def events(
+    round_code: str = typer.Option(..., "--round", help="Round code."),
+    rejected: bool = typer.Option(False, "--rejected", help="Only unresolved rejected events."),
+    limit: int = typer.Option(200, "--limit", min=1, help="At most this many events."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
+) -> None:
+    """List a round's stored events in arrival order, or its unresolved rejected ones."""
+    from sqlalchemy import select
+
+    from tongxin.commands import command_session
+    from tongxin.screening.ledger import list_rejected
+    from tongxin.screening.models import Event
+    from tongxin.screening.setup import SetupError, round_by_code
+
+    with command_session() as session:
+        try:
+            rnd = round_by_code(session, round_code)
+        except SetupError:
+            _fail(f"未知的轮次 {round_code}", f"unknown round {round_code}")
+        if rejected:
+            rows = list_rejected(session, round_id=rnd.id)[:limit]
+        else:
+            rows = list(
+                session.scalars(
+                    select(Event)
+                    .where(Event.round_id == rnd.id)
+                    .order_by(Event.number)
+                    .limit(limit)
+                )
+            )
+        out = [
+            {
+                "number": e.number,
+                "id": e.id,
+                "device": e.device,
+                "seq": e.seq,
+                "type": e.type,
+                "at": e.at.isoformat(),
+                "status": e.status,
+                "flag": e.flag,
+                "code": e.code,
+                "message": e.message_zh,
+                "message_en": e.message_en,
+                "resolved_at": e.resolved_at.isoformat() if e.resolved_at else None,
+                "resolution": e.resolution,
+            }
+            for e in rows
+        ]
+    lines = [
+        f"{e['number']}\t{e['id']}\t{e['type']}\t{e['status']}\t{e['code'] or e['flag'] or ''}"
+        f"\t{e['message'] or ''}"
+        for e in out
+    ]
+    _emit(out, as_json=as_json, text="\n".join(lines) or "(无 none)")
+
+
+@app.command("resolve")
+def resolve(
+    event_id: str = typer.Argument(..., help="The rejected (or flagged) event's id."),
+    note: str = typer.Option(..., "--note", help="What was done about it."),
+    by: str = typer.Option("cli", "--by", help="Who resolved it."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Mark a rejected event resolved with a note; it stays in the ledger."""
+    from tongxin.commands import command_session
+    from tongxin.screening.ledger import LedgerError, resolve_event
+
+    with command_session() as session:
+        try:
+            event = resolve_event(
+                session, event_id=event_id, by=by, resolution=note, now=datetime.now(UTC)
+            )
+        except LedgerError as exc:
+            _fail(f"无法处理事件 {event_id}({exc.code})", str(exc))
+        data = {"id": event.id, "code": event.code, "resolved_by": event.resolved_by}
+    _emit(data, as_json=as_json, text=f"已处理 resolved {event_id}")
+
+
+@app.command("rebuild")
+def rebuild(
+    round_code: str = typer.Option(..., "--round", help="Round code."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Recompute a round's projections from its stored events, in arrival order."""
+    from tongxin.commands import command_session
+    from tongxin.screening.ledger import rebuild_projections
+    from tongxin.screening.setup import SetupError, round_by_code
+
+    with command_session() as session:
+        try:
+            rnd = round_by_code(session, round_code)
+        except SetupError:
+            _fail(f"未知的轮次 {round_code}", f"unknown round {round_code}")
+        report = rebuild_projections(session, round_id=rnd.id)
+    data = {
+        "events": report.events,
+        "accepted": report.accepted,
+        "rejected": report.rejected,
+        "divergent": [{"id": i, "stored": s, "replayed": r} for i, s, r in report.divergent],
+    }
+    _emit(
+        data,
+        as_json=as_json,
+        text=f"重放 {report.events} 个事件 replayed {report.events} events; "
+        f"不一致 divergent {len(report.divergent)}",
+    )

@@ -177,3 +177,11 @@ class CaptureAnswer(BaseModel):
 
     results: list[EventAnswer]
     received_at: datetime
+
+
+class StoredEvent(EventAnswer):
+    """What the server holds under an event id, for a device checking an unanswered send."""
+
+    received_at: datetime
+    resolved_at: datetime | None = None
+    resolution: str | None = None
