@@ -12,17 +12,21 @@ since missing a positive is the costly mistake.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import hl7
+from sqlalchemy.orm import Session
 
 from tongxin.screening.results import (
     CHINA,
+    ImportOutcome,
+    ParsedResults,
     ResultRow,
     RowProblem,
     check_row,
+    import_results,
     result_word,
 )
 
@@ -48,14 +52,12 @@ class Hl7Error(ValueError):
         self.message_en = message_en
 
 
-@dataclass
-class OruMessage:
+@dataclass(kw_only=True)
+class OruMessage(ParsedResults):
     """The tube results of one ORU^R01 message."""
 
     control_id: str
     text: str  # the message as received, segments joined by CR
-    rows: list[ResultRow] = field(default_factory=list)
-    problems: list[RowProblem] = field(default_factory=list)
 
 
 def split_messages(text: str) -> list[str]:
@@ -233,3 +235,53 @@ def _escape(text: str) -> str:
         .replace("\r", " ")
         .replace("\n", " ")
     )
+
+
+def import_hl7(
+    session: Session,
+    *,
+    text: str,
+    round_code: str,
+    lab: str,
+    device: str,
+    received_at: datetime,
+    scope: Any = None,
+) -> list[tuple[str, ImportOutcome]]:
+    """Import each ORU^R01 message of a text on its own; return each one's ACK and outcome.
+
+    A message that is not a readable ORU^R01 applies nothing and is answered AR; one whose
+    every tube was applied or already known, AA; any other, AE with an ERR per problem.
+    """
+    answers: list[tuple[str, ImportOutcome]] = []
+    for number, message in enumerate(split_messages(text), 1):
+        try:
+            parsed = parse_oru(message)
+        except Hl7Error as exc:
+            problem = RowProblem(number, "message", "", exc.code, exc.message_zh, exc.message_en)
+            answers.append(
+                (ack(message, code="AR", note=exc.message_en), ImportOutcome(problems=[problem]))
+            )
+            continue
+        outcome = import_results(
+            session,
+            parsed=parsed,
+            round_code=round_code,
+            lab=lab,
+            device=device,
+            received_at=received_at,
+            scope=scope,
+        )
+        errors = [f"OBR {p.row} {p.column}: {p.code} {p.message_en}" for p in parsed.problems]
+        errors += [
+            f"OBR {r.row} {r.tube}: {r.code} {r.message_en}"
+            for r in outcome.rows
+            if r.status == "rejected"
+        ]
+        note = (
+            f"accepted {outcome.accepted}, duplicate {outcome.duplicate}, "
+            f"rejected {outcome.rejected}, unreadable {len(parsed.problems)}"
+        )
+        answers.append(
+            (ack(message, code="AA" if outcome.ok else "AE", note=note, errors=errors), outcome)
+        )
+    return answers
