@@ -69,12 +69,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from tongxin.registry import api as registry_api
     from tongxin.registry import pages as registry_pages
     from tongxin.screening import api as screening_api
+    from tongxin.screening import api_results as screening_api_results
     from tongxin.screening import pages as screening_pages
 
     app.include_router(account_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(registry_api.router)
     app.include_router(screening_api.router)
+    app.include_router(screening_api_results.router)
     app.include_router(screening_pages.router)
     app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)
     return app
