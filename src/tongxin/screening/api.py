@@ -8,12 +8,16 @@ not refused), so nothing here re-serialises events.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from tongxin.db import session_scope
 from tongxin.screening.ledger import event_by_id, ingest_events
 from tongxin.screening.schemas import CaptureAnswer, StoredEvent
 from tongxin.screening.setup import DeviceScope, scope_for_token
@@ -21,10 +25,9 @@ from tongxin.web.deps import get_session
 
 router = APIRouter(prefix="/api/v1", tags=["screening"])
 
-# The transaction must commit before the answer leaves: a device that sees `accepted` forgets
-# the event, so FastAPI's default (closing yield dependencies after the response is sent)
-# would lose acknowledged events when the server dies between the two.
-CommittedSession = Depends(get_session, scope="function")
+# SQLite has one writer: queue this process's capture requests on a lock instead of letting
+# them poll SQLite's busy handler, which starves under load.
+_SQLITE_WRITER = threading.Lock()
 
 MAX_EVENTS = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -48,7 +51,7 @@ async def event_batch(request: Request) -> list[Any]:
     return data
 
 
-def device_scope(request: Request, session: Session = CommittedSession) -> DeviceScope:
+def _device_scope(request: Request, session: Session) -> DeviceScope:
     """Return the scope of the bearer device token, or answer 401."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -64,36 +67,56 @@ def device_scope(request: Request, session: Session = CommittedSession) -> Devic
     return scope
 
 
+# For lower-volume device routes (results by API): the session commits before the answer.
+CommittedSession = Depends(get_session, scope="function")
+
+
+def device_scope(request: Request, session: Session = CommittedSession) -> DeviceScope:
+    """Return the scope of the bearer device token as a dependency, or answer 401."""
+    return _device_scope(request, session)
+
+
+@contextmanager
+def _transaction(request: Request) -> Iterator[Session]:
+    """Open the request's one transaction and commit it before the answer is sent.
+
+    Capture does not use the `get_session` dependency on purpose. A device that sees
+    `accepted` forgets the event, so the commit must come first, and FastAPI ends yield
+    dependencies after the response by default. Doing it all in the handler's own thread
+    also keeps a full thread pool from starving the one request that holds the writer.
+    """
+    factory = request.app.state.sessionmaker
+    sqlite = factory.kw["bind"].dialect.name == "sqlite"
+    with _SQLITE_WRITER if sqlite else nullcontext(), session_scope(factory) as session:
+        yield session
+
+
 @router.post("/capture/events", response_model=CaptureAnswer)
-def capture_events(
-    events: list[Any] = Depends(event_batch),
-    scope: DeviceScope = Depends(device_scope),
-    session: Session = CommittedSession,
-) -> CaptureAnswer:
+def capture_events(request: Request, events: list[Any] = Depends(event_batch)) -> CaptureAnswer:
     """Take a batch of field events; answer per event, in order, in one transaction."""
-    received_at = datetime.now(UTC)
-    answers = ingest_events(session, events=events, received_at=received_at, scope=scope)
+    with _transaction(request) as session:
+        scope = _device_scope(request, session)
+        received_at = datetime.now(UTC)
+        answers = ingest_events(session, events=events, received_at=received_at, scope=scope)
     return CaptureAnswer(results=answers, received_at=received_at)
 
 
 @router.get("/capture/events/{event_id}", response_model=StoredEvent)
-def stored_event(
-    event_id: str,
-    scope: DeviceScope = Depends(device_scope),
-    session: Session = CommittedSession,
-) -> StoredEvent:
+def stored_event(event_id: str, request: Request) -> StoredEvent:
     """Tell a device what the server stored under an event id (404 when nothing)."""
-    event = event_by_id(session, event_id=event_id)
-    if event is None or (event.round_id is not None and event.round_id != scope.round_id):
-        raise HTTPException(status_code=404, detail="no such event")
-    return StoredEvent(
-        id=event.id,
-        status="accepted" if event.status == "accepted" else "rejected",
-        code=event.code,
-        message=event.message_zh,
-        message_en=event.message_en,
-        flag=event.flag,
-        received_at=event.received_at,
-        resolved_at=event.resolved_at,
-        resolution=event.resolution,
-    )
+    with session_scope(request.app.state.sessionmaker) as session:
+        scope = _device_scope(request, session)
+        event = event_by_id(session, event_id=event_id)
+        if event is None or (event.round_id is not None and event.round_id != scope.round_id):
+            raise HTTPException(status_code=404, detail="no such event")
+        return StoredEvent(
+            id=event.id,
+            status="accepted" if event.status == "accepted" else "rejected",
+            code=event.code,
+            message=event.message_zh,
+            message_en=event.message_en,
+            flag=event.flag,
+            received_at=event.received_at,
+            resolved_at=event.resolved_at,
+            resolution=event.resolution,
+        )
