@@ -29,7 +29,7 @@ from tongxin.screening.mismatches import (
     tubes_not_boxed,
     tubes_not_resulted,
 )
-from tongxin.screening.models import Box, Recall, Round, Swab, Tube
+from tongxin.screening.models import Box, Event, Recall, Round, Swab, Tube
 from tongxin.screening.rejected import rejected_mismatch, unresolved_rejected
 from tongxin.screening.sampled import duplicate_mismatches, duplicate_people, members_differ
 
@@ -112,19 +112,10 @@ def reconcile(
     places = Places.load(session, round_id)
     tubes = _tube_counts(session, round_id)
     boxes = _box_counts(session, round_id)
-    swabs_total = int(
-        session.scalar(select(func.count()).select_from(Swab).where(Swab.round_id == round_id)) or 0
-    )
+    swabs_total = _swab_total(session, round_id)
     duplicates = duplicate_people(session, round_id)
     extra = sum(len(d.swabs) - 1 for d in duplicates)
-    recalls_open = int(
-        session.scalar(
-            select(func.count())
-            .select_from(Recall)
-            .where(Recall.round_id == round_id, Recall.state != "closed")
-        )
-        or 0
-    )
+    recalls_open = _recalls_open(session, round_id)
     rejected = unresolved_rejected(session, round_id=round_id)
 
     mismatches: list[Mismatch] = []
@@ -173,6 +164,53 @@ def reconcile(
 
 def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def custody_counts(session: Session, *, round_id: int) -> dict[str, int]:
+    """Return the twelve custody counts of a round without naming the mismatches."""
+    tubes = _tube_counts(session, round_id)
+    boxes = _box_counts(session, round_id)
+    extra = sum(len(d.swabs) - 1 for d in duplicate_people(session, round_id))
+    rejected = session.scalar(
+        select(func.count())
+        .select_from(Event)
+        .where(
+            Event.round_id == round_id,
+            Event.status == "rejected",
+            Event.resolved_at.is_(None),
+        )
+    )
+    return {
+        "people_sampled": _swab_total(session, round_id) - extra,
+        "tube_members": tubes["tube_members"],
+        "tubes_closed": tubes["tubes_closed"],
+        "tubes_in_sealed_boxes": tubes["tubes_in_sealed_boxes"],
+        "boxes_sealed": boxes["boxes_sealed"],
+        "boxes_handed_over": boxes["boxes_handed_over"],
+        "boxes_received": boxes["boxes_received"],
+        "tubes_received": tubes["tubes_received"],
+        "tubes_resulted": tubes["tubes_resulted"],
+        "positive_tubes": tubes["positive_tubes"],
+        "recalls_open": _recalls_open(session, round_id),
+        "rejected_events": int(rejected or 0),
+    }
+
+
+def _swab_total(session: Session, round_id: int) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(Swab).where(Swab.round_id == round_id)) or 0
+    )
+
+
+def _recalls_open(session: Session, round_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Recall)
+            .where(Recall.round_id == round_id, Recall.state != "closed")
+        )
+        or 0
+    )
 
 
 def _tube_counts(session: Session, round_id: int) -> dict[str, int]:
