@@ -13,18 +13,20 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tongxin.screening.bulk import insert_rows
 from tongxin.screening.checks import Rejection, reject
 from tongxin.screening.decide import Decider, Outcome
 from tongxin.screening.models import Box, Event, Handover, HandoverBox, Recall, Swab, Tube
 from tongxin.screening.projections import (
     Wants,
     load_state,
+    one_of,
     table_of,
     take_writer_lock,
     write_state,
@@ -168,6 +170,21 @@ def _event_row(
     }
 
 
+def _answer(
+    event_id: str | None,
+    status: str,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+    message_en: str | None = None,
+    flag: str | None = None,
+) -> EventAnswer:
+    # The values are the ledger's own, already checked: skip validation on the hot path.
+    return EventAnswer.model_construct(
+        id=event_id, status=status, code=code, message=message, message_en=message_en, flag=flag
+    )
+
+
 def _recall_due(recall_due: timedelta | None) -> timedelta:
     if recall_due is not None:
         return recall_due
@@ -193,24 +210,25 @@ def ingest_events(
     """
     if not events:
         return []
-    take_writer_lock(session)
+    conn = session.connection()
+    take_writer_lock(conn)
     items = [_parse(raw) for raw in events]
     known: set[str] = set()
     ids = list({i.id for i in items if i.answer_id is not None})
     for start in range(0, len(ids), 5000):
         part = ids[start : start + 5000]
-        known.update(session.scalars(select(Event.id).where(Event.id.in_(part))))
-    answers: list[EventAnswer] = []
+        known.update(conn.scalars(select(Event.id).where(one_of(conn, Event.id, part))))
+    answers: list[EventAnswer | None] = []
     fresh: list[tuple[int, _Incoming]] = []
     for index, item in enumerate(items):
         if item.id in known:
-            answers.append(EventAnswer(id=item.answer_id, status="duplicate"))
+            answers.append(_answer(item.answer_id, "duplicate"))
             continue
         known.add(item.id)
-        answers.append(EventAnswer(id=item.answer_id, status="accepted"))
+        answers.append(None)
         fresh.append((index, item))
     if not fresh:
-        return answers
+        return cast(list[EventAnswer], answers)
     valid = [i.event for _n, i in fresh if i.event is not None]
     wants = _wants(valid, scope)
     wants.rounds.update(
@@ -218,7 +236,7 @@ def ingest_events(
         for _n, i in fresh
         if i.event is None and isinstance(i.raw, Mapping) and isinstance(i.raw.get("round"), str)
     )
-    state = load_state(session, wants, round_ids=[scope.round_id] if scope else [])
+    state = load_state(conn, wants, round_ids=[scope.round_id] if scope else [])
     decider = Decider(state, scope=scope, recall_due=_recall_due(recall_due))
     rows = []
     for index, item in fresh:
@@ -235,18 +253,18 @@ def ingest_events(
                 outcome.apply()
         rows.append(_event_row(item, outcome, rejection, received_at))
         if rejection is not None:
-            answers[index] = EventAnswer(
-                id=item.answer_id,
-                status="rejected",
+            answers[index] = _answer(
+                item.answer_id,
+                "rejected",
                 code=rejection.code,
                 message=rejection.message_zh,
                 message_en=rejection.message_en,
             )
-        elif outcome.flag:
-            answers[index] = EventAnswer(id=item.answer_id, status="accepted", flag=outcome.flag)
-    session.execute(insert(table_of(Event)), rows)
-    write_state(session, state)
-    return answers
+        else:
+            answers[index] = _answer(item.answer_id, "accepted", flag=outcome.flag)
+    insert_rows(conn, table_of(Event), rows)
+    write_state(conn, state)
+    return cast(list[EventAnswer], answers)
 
 
 def event_by_id(session: Session, *, event_id: str) -> Event | None:
@@ -330,7 +348,7 @@ def rebuild_projections(
     accepted are applied, so a rejected event stays rejected. An event whose replayed
     decision differs from its stored status is reported (it means set-up data changed).
     """
-    take_writer_lock(session)
+    take_writer_lock(session.connection())
     _clear_projections(session, round_id)
     report = RebuildReport()
     due = _recall_due(recall_due)
@@ -347,7 +365,7 @@ def rebuild_projections(
         last = stored[-1].number
         items = [(row, _parse(row.payload)) for row in stored]
         valid = [i.event for _r, i in items if i.event is not None]
-        state = load_state(session, _wants(valid, None), round_ids=[round_id])
+        state = load_state(session.connection(), _wants(valid, None), round_ids=[round_id])
         decider = Decider(state, scope=None, recall_due=due)
         for row, item in items:
             report.events += 1
@@ -366,4 +384,4 @@ def rebuild_projections(
             # as accepted; it still stays rejected.
             if replayed != row.status and row.code != "scope_denied":
                 report.divergent.append((row.id, row.status, replayed))
-        write_state(session, state)
+        write_state(session.connection(), state)

@@ -10,17 +10,32 @@ conditional update that cannot overfill it even if the locking were bypassed.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
 
 from tongxin.db import Base
 from tongxin.registry.models import Resident
+from tongxin.screening.bulk import insert_rows
 from tongxin.screening.models import (
     Box,
     Handover,
@@ -208,19 +223,32 @@ class State:
     new_handovers: list[tuple[dict[str, Any], list[tuple[int, str]]]] = field(default_factory=list)
 
 
+def one_of(conn: Connection, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """Return `column IN values` bound as ONE parameter (a JSON or array value).
+
+    An expanding `IN (?, ?, …)` re-renders its SQL for every list length; one parameter
+    keeps the statement cached and the batch's lookups cheap.
+    """
+    items = list(values)
+    if conn.dialect.name == "postgresql":
+        return cast(ColumnElement[bool], column == any_(literal(items, ARRAY(column.type))))
+    listed: Any = select(literal_column("value")).select_from(func.json_each(json.dumps(items)))
+    return cast(ColumnElement[bool], column.in_(listed))
+
+
 def table_of(model: type[Base]) -> Table:
     """Return a model's table, for Core statements on the hot path."""
     return cast(Table, model.__table__)
 
 
-def take_writer_lock(session: Session) -> None:
+def take_writer_lock(conn: Connection) -> None:
     """On SQLite, become the single writer before reading, so decisions see the latest rows.
 
     pysqlite reads outside a transaction until the first write; a write that touches no row
     still opens the write transaction, and other writers wait on the busy timeout.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE rounds SET id = id WHERE 1 = 0"))
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("UPDATE rounds SET id = id WHERE 1 = 0"))
 
 
 def _chunks(values: Iterable[Any], size: int = 5000) -> Iterable[list[Any]]:
@@ -229,15 +257,15 @@ def _chunks(values: Iterable[Any], size: int = 5000) -> Iterable[list[Any]]:
         yield items[i : i + size]
 
 
-def load_state(session: Session, wants: Wants, *, round_ids: Iterable[int] = ()) -> State:
+def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ()) -> State:
     """Load everything the batch names with one `IN` query per kind."""
     st = State()
-    is_pg = session.get_bind().dialect.name == "postgresql"
-    round_filter: ColumnElement[bool] = Round.code.in_(wants.rounds)
+    is_pg = conn.dialect.name == "postgresql"
+    round_filter: ColumnElement[bool] = one_of(conn, Round.code, wants.rounds)
     ids = list(round_ids)
     if ids:
-        round_filter = round_filter | Round.id.in_(ids)
-    for r in session.execute(select(Round.__table__).where(round_filter)):
+        round_filter = round_filter | one_of(conn, Round.id, ids)
+    for r in conn.execute(select(Round.__table__).where(round_filter)):
         st.rounds[r.code] = RoundInfo(
             r.id,
             r.code,
@@ -250,19 +278,21 @@ def load_state(session: Session, wants: Wants, *, round_ids: Iterable[int] = ())
         )
     by_id = {r.id: r for r in st.rounds.values()}
     if by_id:
-        for rid, area_id, zone in session.execute(
+        for rid, area_id, zone in conn.execute(
             select(RoundArea.round_id, RoundArea.area_id, RoundArea.zone).where(
-                RoundArea.round_id.in_(by_id)
+                one_of(conn, RoundArea.round_id, by_id)
             )
         ):
             by_id[rid].zones[area_id] = zone
     if wants.labs:
-        lab_rows = session.execute(select(Lab.code, Lab.id).where(Lab.code.in_(wants.labs)))
+        lab_rows = conn.execute(select(Lab.code, Lab.id).where(one_of(conn, Lab.code, wants.labs)))
         st.labs = {code: lab_id for code, lab_id in lab_rows}
-    _load_tubes(session, st, Tube.barcode.in_(wants.tubes) if wants.tubes else None, is_pg)
+    _load_tubes(conn, st, one_of(conn, Tube.barcode, wants.tubes) if wants.tubes else None, is_pg)
     if wants.boxes and by_id:
-        for b in session.execute(
-            select(table_of(Box)).where(Box.round_id.in_(by_id), Box.code.in_(wants.boxes))
+        for b in conn.execute(
+            select(table_of(Box)).where(
+                one_of(conn, Box.round_id, by_id), one_of(conn, Box.code, wants.boxes)
+            )
         ):
             st.boxes[(b.round_id, b.code)] = BoxRow(
                 b.id,
@@ -280,17 +310,17 @@ def load_state(session: Session, wants: Wants, *, round_ids: Iterable[int] = ())
             )
     received = [b.id for (_r, code), b in st.boxes.items() if code in wants.received_boxes and b.id]
     if received:
-        _load_tubes(session, st, Tube.box_id.in_(received), is_pg)
+        _load_tubes(conn, st, one_of(conn, Tube.box_id, received), is_pg)
         box_ids = {b.id: b for b in st.boxes.values()}
         for t in sorted(st.tubes.values(), key=lambda t: t.id):
             if t.box_id in box_ids and t.barcode not in box_ids[t.box_id].tubes:
                 box_ids[t.box_id].tubes.append(t.barcode)
     station_ids = {t.station_id for t in st.tubes.values() if t.station_id is not None}
-    station_filter: ColumnElement[bool] = Station.code.in_(wants.stations)
+    station_filter: ColumnElement[bool] = one_of(conn, Station.code, wants.stations)
     if station_ids:
-        station_filter = station_filter | Station.id.in_(station_ids)
+        station_filter = station_filter | one_of(conn, Station.id, station_ids)
     if wants.stations or station_ids:
-        for sid, code, site_id, rid, zone in session.execute(
+        for sid, code, site_id, rid, zone in conn.execute(
             select(Station.id, Station.code, Station.site_id, Station.round_id, Site.zone)
             .join(Site, Site.id == Station.site_id)
             .where(station_filter)
@@ -298,12 +328,12 @@ def load_state(session: Session, wants: Wants, *, round_ids: Iterable[int] = ())
             info = StationInfo(sid, code, site_id, rid, zone)
             st.stations[code] = info
             st.stations_by_id[sid] = info
-    _load_people(session, st, wants, list(by_id))
-    _load_members_and_recalls(session, st, wants)
+    _load_people(conn, st, wants, list(by_id))
+    _load_members_and_recalls(conn, st, wants)
     return st
 
 
-def _load_tubes(session: Session, st: State, where: Any, lock: bool) -> None:
+def _load_tubes(conn: Connection, st: State, where: Any, lock: bool) -> None:
     if where is None:
         return
     stmt = select(table_of(Tube)).where(where).order_by(Tube.id)
@@ -311,7 +341,7 @@ def _load_tubes(session: Session, st: State, where: Any, lock: bool) -> None:
         # Concurrent batches touching the same tubes queue here instead of deciding on
         # the same counts; ordering by id keeps two batches from deadlocking.
         stmt = stmt.with_for_update()
-    for t in session.execute(stmt):
+    for t in conn.execute(stmt):
         if t.barcode in st.tubes:
             continue
         st.tubes[t.barcode] = TubeRow(
@@ -337,7 +367,7 @@ def _load_tubes(session: Session, st: State, where: Any, lock: bool) -> None:
         )
 
 
-def _load_people(session: Session, st: State, wants: Wants, round_ids: list[int]) -> None:
+def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]) -> None:
     cols = (
         Resident.id,
         Resident.resident_code,
@@ -353,10 +383,10 @@ def _load_people(session: Session, st: State, wants: Wants, round_ids: list[int]
     )
     rows: list[Any] = []
     for part in _chunks(wants.resident_codes):
-        rows += session.execute(select(*cols).where(Resident.resident_code.in_(part))).all()
+        rows += conn.execute(select(*cols).where(one_of(conn, Resident.resident_code, part))).all()
     numbers = {n for _t, n in wants.id_numbers}
     for part in _chunks(numbers):
-        rows += session.execute(select(*cols).where(Resident.id_number.in_(part))).all()
+        rows += conn.execute(select(*cols).where(one_of(conn, Resident.id_number, part))).all()
     for r in rows:
         info = PersonInfo(
             r.id,
@@ -371,33 +401,33 @@ def _load_people(session: Session, st: State, wants: Wants, round_ids: list[int]
         return
     resident_ids = {p.id for p in st.by_code.values()}
     for part in _chunks(resident_ids):
-        for rid, resident_id in session.execute(
+        for rid, resident_id in conn.execute(
             select(Swab.round_id, Swab.resident_id).where(
-                Swab.round_id.in_(round_ids), Swab.resident_id.in_(part)
+                one_of(conn, Swab.round_id, round_ids), one_of(conn, Swab.resident_id, part)
             )
         ):
             st.sampled.add((rid, f"r{resident_id}"))
     for part in _chunks(numbers):
-        for rid, number in session.execute(
+        for rid, number in conn.execute(
             select(Swab.round_id, Swab.id_number).where(
-                Swab.round_id.in_(round_ids),
+                one_of(conn, Swab.round_id, round_ids),
                 Swab.resident_id.is_(None),
-                Swab.id_number.in_(part),
+                one_of(conn, Swab.id_number, part),
             )
         ):
             st.sampled.add((rid, f"d{number}"))
 
 
-def _load_members_and_recalls(session: Session, st: State, wants: Wants) -> None:
+def _load_members_and_recalls(conn: Connection, st: State, wants: Wants) -> None:
     by_id = {t.id: t.barcode for t in st.tubes.values()}
     result_ids = [st.tubes[b].id for b in wants.result_tubes if b in st.tubes]
     for b in wants.result_tubes:
         if b in st.tubes:
             st.members[b] = []
     for part in _chunks(result_ids):
-        for tube_id, position, resident_id, swab_id in session.execute(
+        for tube_id, position, resident_id, swab_id in conn.execute(
             select(Swab.tube_id, Swab.position, Swab.resident_id, Swab.id)
-            .where(Swab.tube_id.in_(part))
+            .where(one_of(conn, Swab.tube_id, part))
             .order_by(Swab.tube_id, Swab.position)
         ):
             barcode = by_id[tube_id]
@@ -406,10 +436,10 @@ def _load_members_and_recalls(session: Session, st: State, wants: Wants) -> None
             )
     recall_ids = [st.tubes[b].id for b in wants.recall_tubes if b in st.tubes]
     for part in _chunks(recall_ids):
-        for rec in session.execute(
+        for rec in conn.execute(
             select(table_of(Recall), Swab.position)
             .join(Swab, Swab.id == Recall.swab_id)
-            .where(Recall.tube_id.in_(part))
+            .where(one_of(conn, Recall.tube_id, part))
         ):
             position = rec.position
             barcode = by_id[rec.tube_id]
@@ -439,22 +469,22 @@ class LedgerConflict(RuntimeError):
     """A tube changed under a batch despite the lock; the transaction must not commit."""
 
 
-def write_state(session: Session, st: State) -> None:
+def write_state(conn: Connection, st: State) -> None:
     """Write the batch's new and changed projection rows, a few statements per kind."""
-    _write_boxes(session, st)
-    _write_tubes(session, st)
+    _write_boxes(conn, st)
+    _write_tubes(conn, st)
     if st.new_swabs:
         for row in st.new_swabs:
             row["tube_id"] = st.tubes[row.pop("tube")].id
-        session.execute(insert(table_of(Swab)), st.new_swabs)
-    _write_handovers(session, st)
-    _write_recalls(session, st)
+        insert_rows(conn, table_of(Swab), st.new_swabs)
+    _write_handovers(conn, st)
+    _write_recalls(conn, st)
 
 
-def _write_boxes(session: Session, st: State) -> None:
+def _write_boxes(conn: Connection, st: State) -> None:
     new = [b for b in st.boxes.values() if b.id is None]
     if new:
-        session.execute(
+        conn.execute(
             insert(table_of(Box)),
             [
                 {
@@ -478,13 +508,15 @@ def _write_boxes(session: Session, st: State) -> None:
             codes_by_round[b.round_id].append(b.code)
         for rid, codes in codes_by_round.items():
             for part in _chunks(codes):
-                for box_id, code in session.execute(
-                    select(Box.id, Box.code).where(Box.round_id == rid, Box.code.in_(part))
+                for box_id, code in conn.execute(
+                    select(Box.id, Box.code).where(
+                        Box.round_id == rid, one_of(conn, Box.code, part)
+                    )
                 ):
                     st.boxes[(rid, code)].id = box_id
     changed = [b for b in st.boxes.values() if b.dirty and b not in new]
     if changed:
-        session.execute(
+        conn.execute(
             update(table_of(Box))
             .where(table_of(Box).c.id == bindparam("b_id"))
             .values(
@@ -506,13 +538,18 @@ def _write_boxes(session: Session, st: State) -> None:
         )
 
 
-def _write_tubes(session: Session, st: State) -> None:
+def _write_tubes(conn: Connection, st: State) -> None:
     table = table_of(Tube)
+    for t in st.tubes.values():
+        if t.dirty and t.box_key is not None:
+            t.box_id = st.boxes[t.box_key].id
+    names = [n for n in TUBE_FIELDS if n != "member_count"]
+    fields: dict[str, Any] = {n: bindparam(n) for n in names}
     filled = [t for t in st.tubes.values() if t.member_count != t.loaded_count]
     if filled:
         # The batched form of `count = count + n WHERE count + n <= capacity`: each row
         # moves only from the count this batch read, so no position is handed out twice.
-        result = session.execute(
+        result = conn.execute(
             update(table)
             .where(
                 table.c.id == bindparam("t_id"),
@@ -520,42 +557,39 @@ def _write_tubes(session: Session, st: State) -> None:
                 (table.c.capacity == 0)
                 | (table.c.member_count + bindparam("n") <= table.c.capacity),
             )
-            .values(member_count=table.c.member_count + bindparam("n")),
+            .values(member_count=table.c.member_count + bindparam("n"), **fields),
             [
-                {"t_id": t.id, "before": t.loaded_count, "n": t.member_count - t.loaded_count}
+                {
+                    "t_id": t.id,
+                    "before": t.loaded_count,
+                    "n": t.member_count - t.loaded_count,
+                    **{n: getattr(t, n) for n in names},
+                }
                 for t in filled
             ],
         )
-        if result.rowcount != len(filled):  # type: ignore[attr-defined]
+        if result.rowcount != len(filled):
             raise LedgerConflict("a tube's fill changed while the batch was deciding")
-    changed = [t for t in st.tubes.values() if t.dirty]
-    for t in changed:
-        if t.box_key is not None:
-            t.box_id = st.boxes[t.box_key].id
+    changed = [t for t in st.tubes.values() if t.dirty and t.member_count == t.loaded_count]
     if changed:
-        names = [n for n in TUBE_FIELDS if n != "member_count"]
-        values: dict[str, Any] = {n: bindparam(n) for n in names}
-        session.execute(
-            update(table).where(table.c.id == bindparam("t_id")).values(**values),
-            [
-                {"t_id": t.id, **{n: getattr(t, n) for n in TUBE_FIELDS if n != "member_count"}}
-                for t in changed
-            ],
+        conn.execute(
+            update(table).where(table.c.id == bindparam("t_id")).values(**fields),
+            [{"t_id": t.id, **{n: getattr(t, n) for n in names}} for t in changed],
         )
 
 
-def _write_handovers(session: Session, st: State) -> None:
+def _write_handovers(conn: Connection, st: State) -> None:
     if not st.new_handovers:
         return
-    session.execute(insert(table_of(Handover)), [row for row, _boxes in st.new_handovers])
+    conn.execute(insert(table_of(Handover)), [row for row, _boxes in st.new_handovers])
     event_ids = [row["event_id"] for row, _boxes in st.new_handovers]
     ids: dict[str, int] = {}
     for part in _chunks(event_ids):
-        for event_id, handover_id in session.execute(
-            select(Handover.event_id, Handover.id).where(Handover.event_id.in_(part))
+        for event_id, handover_id in conn.execute(
+            select(Handover.event_id, Handover.id).where(one_of(conn, Handover.event_id, part))
         ):
             ids[event_id] = handover_id
-    session.execute(
+    conn.execute(
         insert(table_of(HandoverBox)),
         [
             {"handover_id": ids[row["event_id"]], "box_id": st.boxes[key].id}
@@ -565,14 +599,14 @@ def _write_handovers(session: Session, st: State) -> None:
     )
 
 
-def _write_recalls(session: Session, st: State) -> None:
+def _write_recalls(conn: Connection, st: State) -> None:
     new = [r for r in st.recalls.values() if r.id is None]
     if new:
         tube_ids = {st.tubes[r.tube].id for r in new}
         swab_ids: dict[tuple[int, int], int] = {}
         for part in _chunks(tube_ids):
-            for swab_id, tube_id, position in session.execute(
-                select(Swab.id, Swab.tube_id, Swab.position).where(Swab.tube_id.in_(part))
+            for swab_id, tube_id, position in conn.execute(
+                select(Swab.id, Swab.tube_id, Swab.position).where(one_of(conn, Swab.tube_id, part))
             ):
                 swab_ids[(tube_id, position)] = swab_id
         rows = []
@@ -591,11 +625,11 @@ def _write_recalls(session: Session, st: State) -> None:
                     **{n: getattr(r, n) for n in RECALL_FIELDS},
                 }
             )
-        session.execute(insert(table_of(Recall)), rows)
+        conn.execute(insert(table_of(Recall)), rows)
     changed = [r for r in st.recalls.values() if r.dirty and r.id is not None]
     if changed:
         table = table_of(Recall)
-        session.execute(
+        conn.execute(
             update(table)
             .where(table.c.id == bindparam("r_id"))
             .values(**{n: bindparam(n) for n in RECALL_FIELDS}),

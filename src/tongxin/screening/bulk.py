@@ -1,0 +1,78 @@
+"""Executemany inserts for the capture hot path, without per-row SQLAlchemy processing.
+
+SQLAlchemy compiles the INSERT once per table and column set (so casts and quoting stay its
+own); the rows are then converted here with the two conversions these tables need (UTC
+timestamps and JSON) and handed to the driver's executemany. The conversions produce what
+`UtcDateTime` and `JSON` would store, so reads through the ORM are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import JSON, Table, insert
+from sqlalchemy.engine import Connection, Dialect
+
+from tongxin.db import UtcDateTime
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given for a UTC timestamp column")
+    # The exact text SQLAlchemy's SQLite DATETIME writes, so comparisons in SQL still hold.
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given for a UTC timestamp column")
+    return value.astimezone(UTC)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+Converter = Callable[[Any], Any] | None
+
+
+@lru_cache(maxsize=64)
+def _plan(
+    table: Table, keys: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[str, ...], bool, tuple[Converter, ...]]:
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    order = tuple(compiled.positiontup or ()) if compiled.positional else keys
+    sqlite = dialect.name == "sqlite"
+    converters: list[Converter] = []
+    for key in order:
+        kind = table.c[key].type
+        if isinstance(kind, UtcDateTime):
+            converters.append(_sqlite_time if sqlite else _utc)
+        elif isinstance(kind, JSON):
+            converters.append(_json)
+        else:
+            converters.append(None)
+    return compiled.string, order, compiled.positional, tuple(converters)
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that all have the same keys, with one driver executemany."""
+    if not rows:
+        return
+    sql, order, positional, converters = _plan(table, tuple(rows[0]), conn.dialect)
+    pairs = list(zip(order, converters, strict=True))
+    if positional:
+        params: list[Any] = [
+            tuple(row[k] if f is None else f(row[k]) for k, f in pairs) for row in rows
+        ]
+    else:
+        params = [{k: row[k] if f is None else f(row[k]) for k, f in pairs} for row in rows]
+    conn.exec_driver_sql(sql, params)
