@@ -188,6 +188,8 @@ class Swab(Base):
         UniqueConstraint("tube_id", "position"),
         Index("ix_swabs_round_id_resident_id", "round_id", "resident_id"),
         Index("ix_swabs_round_id_building_id", "round_id", "building_id"),
+        # The ledger's duplicate-person check for walk-ins (no resident id) looks them up here.
+        Index("ix_swabs_round_id_id_number", "round_id", "id_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -262,6 +264,8 @@ class Recall(Base):
     __table_args__ = (
         UniqueConstraint("swab_id"),
         Index("ix_recalls_round_id_state", "round_id", "state"),
+        # Recall events name a tube and a position; the ledger loads them by tube.
+        Index("ix_recalls_tube_id", "tube_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -384,9 +384,17 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
     rows: list[Any] = []
     for part in _chunks(wants.resident_codes):
         rows += conn.execute(select(*cols).where(one_of(conn, Resident.resident_code, part))).all()
-    numbers = {n for _t, n in wants.id_numbers}
-    for part in _chunks(numbers):
-        rows += conn.execute(select(*cols).where(one_of(conn, Resident.id_number, part))).all()
+    by_type: dict[str, set[str]] = defaultdict(set)
+    for id_type, number in wants.id_numbers:
+        by_type[id_type].add(number)
+    for id_type, numbers_of_type in by_type.items():
+        # (id_type, id_number) is the unique index: name both so it is used.
+        for part in _chunks(numbers_of_type):
+            rows += conn.execute(
+                select(*cols).where(
+                    Resident.id_type == id_type, one_of(conn, Resident.id_number, part)
+                )
+            ).all()
     for r in rows:
         info = PersonInfo(
             r.id,
@@ -400,22 +408,26 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
     if not round_ids:
         return
     resident_ids = {p.id for p in st.by_code.values()}
-    for part in _chunks(resident_ids):
-        for rid, resident_id in conn.execute(
-            select(Swab.round_id, Swab.resident_id).where(
-                one_of(conn, Swab.round_id, round_ids), one_of(conn, Swab.resident_id, part)
-            )
-        ):
-            st.sampled.add((rid, f"r{resident_id}"))
-    for part in _chunks(numbers):
-        for rid, number in conn.execute(
-            select(Swab.round_id, Swab.id_number).where(
-                one_of(conn, Swab.round_id, round_ids),
-                Swab.resident_id.is_(None),
-                one_of(conn, Swab.id_number, part),
-            )
-        ):
-            st.sampled.add((rid, f"d{number}"))
+    numbers = {n for _t, n in wants.id_numbers}
+    for rid in round_ids:
+        for part in _chunks(resident_ids):
+            for (resident_id,) in conn.execute(
+                select(Swab.resident_id)
+                .where(Swab.round_id == rid, one_of(conn, Swab.resident_id, part))
+                .distinct()
+            ):
+                st.sampled.add((rid, f"r{resident_id}"))
+        for part in _chunks(numbers):
+            for (number,) in conn.execute(
+                select(Swab.id_number)
+                .where(
+                    Swab.round_id == rid,
+                    one_of(conn, Swab.id_number, part),
+                    Swab.resident_id.is_(None),
+                )
+                .distinct()
+            ):
+                st.sampled.add((rid, f"d{number}"))
 
 
 def _load_members_and_recalls(conn: Connection, st: State, wants: Wants) -> None:
