@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Server:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    log: Path | None = None  # where the server's stderr goes (kept for error messages)
 
     @property
     def base_url(self) -> str:
@@ -65,18 +67,25 @@ class Server:
             "TONGXIN_WORKERS": str(self.workers),
         }
         # Its own process group, so a kill reaches the uvicorn supervisor and its workers.
-        self.process = subprocess.Popen(
-            [*tongxin_command(), "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        if self.log is None:
+            handle, name = tempfile.mkstemp(prefix="tongxin-serve-", suffix=".log")
+            os.close(handle)
+            self.log = Path(name)
+        with self.log.open("ab") as err:
+            self.process = subprocess.Popen(
+                [*tongxin_command(), "serve"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
         self.starts += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"tongxin serve exited with {self.process.returncode}")
+                raise RuntimeError(
+                    f"tongxin serve exited with {self.process.returncode}: {self.log_tail()}"
+                )
             try:
                 if httpx.get(self.base_url + "/healthz", timeout=1.0).status_code == 200:
                     return
@@ -85,6 +94,12 @@ class Server:
             time.sleep(0.05)
         self.kill()
         raise RuntimeError("tongxin serve did not answer /healthz in time")
+
+    def log_tail(self, chars: int = 2000) -> str:
+        """Return the end of the server's stderr."""
+        if self.log is None or not self.log.exists():
+            return ""
+        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
     def kill(self) -> None:
         """SIGKILL the server and its workers (a crash, not a shutdown)."""

@@ -87,9 +87,9 @@ def _plain(value: Any) -> Any:
 def projections(session: Session, round_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Return a round's projections keyed by natural keys (barcodes, codes, event ids)."""
     tube_code = dict(
-        session.execute(select(Tube.id, Tube.barcode).where(Tube.round_id == round_id))
+        session.execute(select(Tube.id, Tube.barcode).where(Tube.round_id == round_id)).all()
     )
-    box_code = dict(session.execute(select(Box.id, Box.code).where(Box.round_id == round_id)))
+    box_code = dict(session.execute(select(Box.id, Box.code).where(Box.round_id == round_id)).all())
     out: dict[str, list[tuple[Any, ...]]] = {}
     out["tubes"] = sorted(
         (
