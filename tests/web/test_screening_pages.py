@@ -208,3 +208,31 @@ def test_pages_speak_english_when_chosen(client, staged):
     sign_in(client, "admin")
     page = client.get("/rounds/R1/recalls", params={"lang": "en"})
     assert "Recall board" in page.text
+
+
+def test_flagged_accepted_events_wait_in_the_queue_until_checked(client, staged, db):
+    with session_scope(make_sessionmaker(db)) as s:
+        flagged = s.scalar(select(Event).where(Event.id == staged["event"]))
+        copy = Event(
+            id="dup-1",
+            device="pad-2",
+            seq=9,
+            type="swab_taken",
+            round_id=flagged.round_id,
+            district_id=flagged.district_id,
+            at=T0,
+            received_at=T0,
+            status="accepted",
+            flag="duplicate_person",
+            payload={"type": "swab_taken", "tube": staged["tubes10"][2]},
+        )
+        s.add(copy)
+    sign_in(client, "admin")
+    queue = client.get("/rounds/R1/rejected")
+    flagged_table = queue.text.split('data-testid="flagged"')[1]
+    assert 'id="e-dup-1"' in flagged_table and "重复采样" in flagged_table
+    done = client.post(
+        "/rounds/R1/rejected/dup-1/resolve", data={"resolution": "同一人两次排队,已核实"}
+    )
+    assert done.status_code == 200
+    assert 'id="e-dup-1"' not in done.text

@@ -23,7 +23,7 @@ from tongxin.registry.queries import Scope
 from tongxin.screening import board
 from tongxin.screening.models import Round, Site
 from tongxin.screening.reconcile import reconcile
-from tongxin.screening.rejected import unresolved_rejected
+from tongxin.screening.rejected import unresolved_flagged, unresolved_rejected
 from tongxin.settings import Settings
 from tongxin.web.deps import get_session, page_scope, page_user, scope_of
 from tongxin.web.templating import render as render_page
@@ -164,7 +164,7 @@ def rejected_page(
     session: Session = Depends(get_session),
     user: User = Depends(page_user),
 ) -> Response:
-    """Show the rejected events nobody has resolved, each with a resolve form."""
+    """Show unresolved rejected events, then flagged accepted ones, each with a resolve form."""
     rnd = _round(session, scope_of(session, user), code)
     events = unresolved_rejected(session, round_id=rnd.id)
     return render(
@@ -173,6 +173,7 @@ def rejected_page(
         {
             "rnd": rnd,
             "events": events,
+            "flagged": unresolved_flagged(session, round_id=rnd.id),
             "may_resolve": user.role in RESOLVERS,
             "done": done,
             "problem": problem,

@@ -28,20 +28,24 @@ class RejectedEvent:
     payload: dict[str, Any]
 
 
+def _as_item(e: Event) -> RejectedEvent:
+    return RejectedEvent(
+        id=e.id,
+        type=e.type,
+        code=e.code or e.flag or "",
+        message_zh=e.message_zh or "",
+        message_en=e.message_en or "",
+        device=e.device,
+        at=e.at,
+        received_at=e.received_at,
+        payload=e.payload or {},
+    )
+
+
 def unresolved_rejected(session: Session, *, round_id: int) -> list[RejectedEvent]:
     """Return the round's rejected events that nobody has resolved yet, oldest first."""
     return [
-        RejectedEvent(
-            id=e.id,
-            type=e.type,
-            code=e.code or "",
-            message_zh=e.message_zh or "",
-            message_en=e.message_en or "",
-            device=e.device,
-            at=e.at,
-            received_at=e.received_at,
-            payload=e.payload or {},
-        )
+        _as_item(e)
         for e in session.scalars(
             select(Event)
             .where(
@@ -50,6 +54,24 @@ def unresolved_rejected(session: Session, *, round_id: int) -> list[RejectedEven
                 Event.resolved_at.is_(None),
             )
             .order_by(Event.number)
+        )
+    ]
+
+
+def unresolved_flagged(session: Session, *, round_id: int, limit: int = 200) -> list[RejectedEvent]:
+    """Return accepted events flagged for a person to check (e.g. a duplicate person)."""
+    return [
+        _as_item(e)
+        for e in session.scalars(
+            select(Event)
+            .where(
+                Event.round_id == round_id,
+                Event.status == "accepted",
+                Event.flag.is_not(None),
+                Event.resolved_at.is_(None),
+            )
+            .order_by(Event.number)
+            .limit(limit)
         )
     ]
 
