@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from tongxin.screening import checks
 from tongxin.screening.checks import Rejection, reject
-from tongxin.screening.projections import BoxRow, Member, RecallRow, RoundInfo, State, TubeRow
+from tongxin.screening.ledger_state import BoxRow, Member, RecallRow, RoundInfo, State, TubeRow
 from tongxin.screening.rules import SealedPooling, Zone, tube_capacity
 from tongxin.screening.schemas import (
     BoxReceived,

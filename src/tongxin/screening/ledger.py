@@ -22,15 +22,10 @@ from sqlalchemy.orm import Session
 from tongxin.screening.bulk import insert_rows
 from tongxin.screening.checks import Rejection, reject
 from tongxin.screening.decide import Decider, Outcome
+from tongxin.screening.ledger_state import Wants
 from tongxin.screening.models import Box, Event, Handover, HandoverBox, Recall, Swab, Tube
-from tongxin.screening.projections import (
-    Wants,
-    load_state,
-    one_of,
-    table_of,
-    take_writer_lock,
-    write_state,
-)
+from tongxin.screening.projection_writes import write_state
+from tongxin.screening.projections import load_state, one_of, table_of, take_writer_lock
 from tongxin.screening.schemas import EVENT_ADAPTER, EventAnswer, PersonByDocument
 from tongxin.screening.setup import DeviceScope
 
