@@ -17,6 +17,7 @@ the round simulator into the same tables:
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from collections import Counter, defaultdict
@@ -32,7 +33,7 @@ from sqlalchemy.engine import Engine
 
 from tongxin.bench.importing import temporary_database
 from tongxin.bench.rounds import BenchRound, setup_round
-from tongxin.bench.server import CAPTURE_PATH, Server, post_batch
+from tongxin.bench.server import CAPTURE_PATH, KeepAlivePool, Server, post_batch
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.demo.service import build_district
 from tongxin.screening.models import Event, Round
@@ -166,23 +167,29 @@ async def _offer_singles(
 ) -> tuple[list[float], Counter[str]]:
     loop = asyncio.get_running_loop()
     statuses: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0) as client:
-        # Open the keep-alive connections before the clock starts, as long-lived devices have.
-        await asyncio.gather(*(client.get("/healthz") for _ in range(16)))
-        start = loop.time() + 0.2
+    url = httpx.URL(base_url)
+    pool = KeepAlivePool(url.host, url.port or 80, size=64)
+    await pool.open()
+    start = loop.time() + 0.2
 
-        async def one(i: int, token: str, event: Mapping[str, Any]) -> float:
-            due = start + i / rps
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            response = await client.post(
-                CAPTURE_PATH, json=[event], headers={"Authorization": f"Bearer {token}"}
-            )
-            response.raise_for_status()
-            statuses[response.json()["results"][0]["status"]] += 1
-            return loop.time() - due
+    async def one(i: int, token: str, event: Mapping[str, Any]) -> float:
+        due = start + i / rps
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        status, body = await pool.request(
+            "POST",
+            CAPTURE_PATH,
+            body=json.dumps([event]).encode(),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if status != 200:
+            raise RuntimeError(f"capture answered {status}: {body[:200]!r}")
+        statuses[json.loads(body)["results"][0]["status"]] += 1
+        return loop.time() - due
 
+    try:
         latencies = await asyncio.gather(*(one(i, t, e) for i, (t, e) in enumerate(items)))
+    finally:
+        await pool.close()
     return list(latencies), statuses
 
 
