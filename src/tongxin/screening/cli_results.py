@@ -106,11 +106,15 @@ def _print_outcome(
         f"{name}: accepted {outcome.accepted}, duplicate {outcome.duplicate}, "
         f"rejected {outcome.rejected}, unreadable {len(outcome.problems)}",
     ]
-    for p in outcome.problems:
-        lines.append(f"  行 row {p.row} [{p.column}] {p.value!r}: {p.message_zh} / {p.message_en}")
-    for r in outcome.rows:
-        if r.status == "rejected":
-            lines.append(f"  行 row {r.row} {r.tube}: {r.message_zh} / {r.message_en} [{r.code}]")
+    listed = [
+        (p.row, f"  行 row {p.row} [{p.column}] {p.value!r}: {p.message_zh} / {p.message_en}")
+        for p in outcome.problems
+    ] + [
+        (r.row, f"  行 row {r.row} {r.tube}: {r.message_zh} / {r.message_en} [{r.code}]")
+        for r in outcome.rows
+        if r.status == "rejected"
+    ]
+    lines.extend(line for _row, line in sorted(listed, key=lambda item: item[0]))
     typer.echo("\n".join(lines))
 
 
@@ -142,5 +146,5 @@ def results_fhir(
         summary = {"round": round_code, "out": str(out), "resources": resources}
         typer.echo(json.dumps(summary, ensure_ascii=False))
     else:
-        parts = ", ".join(f"{k} {v}" for k, v in resources.items())
+        parts = ", ".join(f"{k} {v}" for k, v in resources.items()) or "no results yet"
         typer.echo(f"已写出 {out}:{parts}\nwrote {out}: {parts}")

@@ -28,6 +28,8 @@ RESULT_NAMESPACE = uuid.UUID("6f1d3c52-6a1e-4c37-9a51-3f0d5b8e2a10")
 # Lab times written without an offset are China time.
 CHINA = timezone(timedelta(hours=8))
 CT_MAX = 60.0
+# Ledger rejections of a result that a later event can cure: a re-send is a new attempt.
+RETRY_AFTER = ("result_tube_not_received",)
 
 RESULT_WORDS: dict[str, str] = {
     "阴性": "negative",
@@ -332,6 +334,49 @@ def lab_of_round(session: Session, *, round_code: str, lab_code: str) -> tuple[s
     return None if found is None else (found[0], found[1])
 
 
+def attempt_id(base: str, attempt: int) -> str:
+    """Return the id of the n-th attempt to report a result (the first is the base id)."""
+    return base if attempt == 1 else str(uuid.uuid5(RESULT_NAMESPACE, f"{base}|attempt|{attempt}"))
+
+
+def current_attempt_ids(session: Session, base_ids: Sequence[str]) -> dict[str, str]:
+    """Map each result's base id to the id to send now: its first attempt not rejected for a
+    cause that time can fix.
+
+    A result the ledger rejected stays rejected under its id (a replay of that id changes
+    nothing). When the lab re-sends a result that came before its box was received, the
+    re-send must be heard once the receipt is in, so it gets the next attempt id. Any other
+    rejection (unknown tube, a tube already resulted) would only be rejected again, so its
+    re-send stays a `duplicate`, as does the re-send of an accepted result.
+    """
+    from tongxin.screening.models import Event
+
+    chosen: dict[str, str] = {}
+    pending = dict.fromkeys(base_ids, 1)
+    while pending:
+        candidates = {attempt_id(base, n): base for base, n in pending.items()}
+        rejected: set[str] = set()
+        ids = list(candidates)
+        for start in range(0, len(ids), 1000):
+            rejected.update(
+                session.scalars(
+                    select(Event.id).where(
+                        Event.id.in_(ids[start : start + 1000]),
+                        Event.status == "rejected",
+                        Event.code.in_(RETRY_AFTER),
+                    )
+                )
+            )
+        retry: dict[str, int] = {}
+        for candidate, base in candidates.items():
+            if candidate in rejected:
+                retry[base] = pending[base] + 1
+            else:
+                chosen[base] = candidate
+        pending = retry
+    return chosen
+
+
 def import_results(
     session: Session,
     *,
@@ -354,6 +399,9 @@ def import_results(
     )
     if not events:
         return outcome
+    sendable = current_attempt_ids(session, [e["id"] for e in events])
+    for event in events:
+        event["id"] = sendable[event["id"]]
     answers = ingest_events(session, events=events, received_at=received_at, scope=scope)
     for row, answer in zip(parsed.rows, answers, strict=True):
         if answer.status == "accepted":

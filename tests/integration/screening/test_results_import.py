@@ -1,6 +1,7 @@
 """Lab results through the ledger: files, HL7, re-uploads and the CLI."""
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from tests.integration.screening.lab_round import build_lab_round
 from tongxin.cli import build
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.screening.hl7 import parse_oru
+from tongxin.screening.ledger import ingest_events
 from tongxin.screening.models import Event, Recall, Tube
 from tongxin.screening.results import import_results, parse_table
 from tongxin.settings import get_settings
@@ -68,9 +70,41 @@ def test_a_results_file_applies_per_row_and_a_reupload_counts_nothing_twice(sess
 
     events_before = session.scalar(select(func.count(Event.number)))
     again = upload()
-    assert (again.accepted, again.duplicate, again.rejected) == (0, 5, 0)
-    assert session.scalar(select(func.count(Event.number))) == events_before
+    # Only the result that came before its box receipt is tried again (and still fails).
+    assert (again.accepted, again.duplicate, again.rejected) == (0, 4, 1)
+    assert [(r.row, r.code) for r in again.rows if r.status == "rejected"] == [
+        (5, "result_tube_not_received")
+    ]
+    assert session.scalar(select(func.count(Event.number))) == events_before + 1
     assert session.scalar(select(func.count(Recall.id))) == 3
+
+
+def test_a_result_sent_before_its_box_receipt_applies_when_sent_again_after_it(session):
+    lab = build_lab_round(session)
+    late = lab.setup.tubes10[2]
+    data = results_csv(f"{late},阳性,25")
+
+    def upload():
+        out = import_results(session, parsed=parse_table("r.csv", data), round_code="R1",
+                             lab="LAB1", device="lab:LAB1", received_at=RECEIVED)  # fmt: skip
+        return [(r.status, r.code) for r in out.rows]
+
+    assert upload() == [("rejected", "result_tube_not_received")]
+    assert upload() == [("rejected", "result_tube_not_received")]
+    receipt = [
+        {"id": str(uuid.uuid4()), "device": "pad-1", "seq": 100 + n, "at": RECEIVED.isoformat(),
+         "round": "R1", **fields}
+        for n, fields in enumerate([
+            {"type": "handover", "boxes": ["B2"], "from": "pad-1", "to": "courier-1",
+             "confirmations": ["from", "to"]},
+            {"type": "box_received", "box": "B2", "lab": "LAB1", "conditions": {}},
+        ])
+    ]  # fmt: skip
+    answers = ingest_events(session, events=receipt, received_at=RECEIVED)
+    assert [a.status for a in answers] == ["accepted", "accepted"]
+    assert upload() == [("accepted", None)]
+    assert upload() == [("duplicate", None)]
+    assert tube_results(session)[late] == "positive"
 
 
 def test_a_changed_result_for_a_resulted_tube_is_kept_as_rejected_not_applied(session):
