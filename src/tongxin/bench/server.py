@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -129,13 +130,20 @@ def post_batch(
     client: httpx.Client, *, token: str, events: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """POST one capture batch; return the per-event answers or raise on a failed request."""
+    return post_body(client, token=token, body=json.dumps(list(events)).encode(), sent=len(events))
+
+
+def post_body(client: httpx.Client, *, token: str, body: bytes, sent: int) -> list[dict[str, Any]]:
+    """POST a batch already encoded as a JSON array of `sent` events; return the answers."""
     response = client.post(
-        CAPTURE_PATH, json=list(events), headers={"Authorization": f"Bearer {token}"}
+        CAPTURE_PATH,
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     response.raise_for_status()
     results: list[dict[str, Any]] = response.json()["results"]
-    if len(results) != len(events):
-        raise RuntimeError(f"{len(events)} events sent, {len(results)} answers")
+    if len(results) != sent:
+        raise RuntimeError(f"{sent} events sent, {len(results)} answers")
     return results
 
 
