@@ -94,25 +94,37 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
     ids = list(round_ids)
     if ids:
         round_filter = round_filter | one_of(conn, Round.id, ids)
-    for r in conn.execute(select(Round.__table__).where(round_filter)):
-        st.rounds[r.code] = RoundInfo(
-            r.id,
-            r.code,
-            r.district_id,
-            r.sealed_pooling,
-            r.controlled_pool,
-            r.precaution_pool,
-            r.key_group_pool,
-            {},
+    rows = conn.execute(
+        select(
+            Round.id,
+            Round.code,
+            Round.district_id,
+            Round.sealed_pooling,
+            Round.controlled_pool,
+            Round.precaution_pool,
+            Round.key_group_pool,
+            RoundArea.area_id,
+            RoundArea.zone,
         )
-    by_id = {r.id: r for r in st.rounds.values()}
-    if by_id:
-        for rid, area_id, zone in conn.execute(
-            select(RoundArea.round_id, RoundArea.area_id, RoundArea.zone).where(
-                one_of(conn, RoundArea.round_id, by_id)
+        .outerjoin(RoundArea, RoundArea.round_id == Round.id)
+        .where(round_filter)
+    )
+    for r in rows:
+        info = st.rounds.get(r.code)
+        if info is None:
+            info = st.rounds[r.code] = RoundInfo(
+                r.id,
+                r.code,
+                r.district_id,
+                r.sealed_pooling,
+                r.controlled_pool,
+                r.precaution_pool,
+                r.key_group_pool,
+                {},
             )
-        ):
-            by_id[rid].zones[area_id] = zone
+        if r.area_id is not None:
+            info.zones[r.area_id] = r.zone
+    by_id = {r.id: r for r in st.rounds.values()}
     if wants.labs:
         lab_rows = conn.execute(select(Lab.code, Lab.id).where(one_of(conn, Lab.code, wants.labs)))
         st.labs = {code: lab_id for code, lab_id in lab_rows}
@@ -154,9 +166,9 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
             .join(Site, Site.id == Station.site_id)
             .where(station_filter)
         ):
-            info = StationInfo(sid, code, site_id, rid, zone)
-            st.stations[code] = info
-            st.stations_by_id[sid] = info
+            station = StationInfo(sid, code, site_id, rid, zone)
+            st.stations[code] = station
+            st.stations_by_id[sid] = station
     _load_people(conn, st, wants, list(by_id))
     _load_members_and_recalls(conn, st, wants)
     return st
@@ -197,7 +209,7 @@ def _load_tubes(conn: Connection, st: State, where: Any, lock: bool) -> None:
 
 
 def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]) -> None:
-    cols = (
+    cols: list[Any] = [
         Resident.id,
         Resident.resident_code,
         Resident.id_type,
@@ -209,7 +221,13 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
         Resident.community_id,
         Resident.street_id,
         Resident.district_id,
-    )
+    ]
+    # With one round (the usual batch) whether each person was already swabbed comes with
+    # the person, from the (round_id, resident_id) index, instead of a second query.
+    single = round_ids[0] if len(round_ids) == 1 else None
+    if single is not None:
+        swabbed = select(Swab.id).where(Swab.round_id == single, Swab.resident_id == Resident.id)
+        cols.append(swabbed.exists().label("swabbed"))
     rows: list[Any] = []
     for part in chunks(wants.resident_codes):
         rows += conn.execute(select(*cols).where(one_of(conn, Resident.resident_code, part))).all()
@@ -234,12 +252,12 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
         )
         st.by_code[r.resident_code] = info
         st.by_document[(r.id_type, r.id_number)] = info
-    if not round_ids:
-        return
+        if single is not None and r.swabbed:
+            st.sampled.add((single, f"r{r.id}"))
     resident_ids = {p.id for p in st.by_code.values()}
     numbers = {n for _t, n in wants.id_numbers}
     for rid in round_ids:
-        for part in chunks(resident_ids):
+        for part in chunks(resident_ids if single is None else ()):
             for (resident_id,) in conn.execute(
                 select(Swab.resident_id)
                 .where(Swab.round_id == rid, one_of(conn, Swab.resident_id, part))
