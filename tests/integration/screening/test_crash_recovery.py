@@ -1,11 +1,12 @@
 """Crash recovery: SIGKILL the server mid-stream again and again; nothing is lost or doubled.
 
-A client sends a simulated round of 100,000 events in batches to `tongxin serve` running as
-a subprocess on the test database. At six randomly chosen batches the server is killed
-(SIGKILL) at a random moment of that request, or right after its answer arrives, and started
-again. The client resends every batch it has no answer for. At the end the events table
-holds every sent id exactly once, the reconciliation is exact, and every tube, box, swab and
-recall is what a clean ingest of the stream gives.
+Three clients send a simulated round of 100,000 events in batches (each device's events in
+order, stage by stage) to `tongxin serve` running as a subprocess on the test database. At
+six randomly chosen batches the server is killed (SIGKILL) at a random moment of that
+request, or right after its answer arrives, and started again. Each client resends every
+batch it has no answer for. At the end the events table holds every sent id exactly once,
+the reconciliation is exact, and every tube, box, swab and recall is what a clean ingest of
+the stream gives.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any
@@ -33,18 +36,34 @@ EVENTS = 100_000
 PEOPLE = 80_000  # about 1.26 events per person at 10:1 with 1 % positive pools
 BATCH = 500
 KILLS = 6
+CLIENTS = 3  # devices send at the same time, each its own events in order
 LAB_EVENTS = {"box_received", "result_reported"} | {t for t, s in STAGES.items() if s == "recalls"}
 
 
-def _batches(stream: list[dict[str, Any]], tokens: dict[str, str]) -> list[tuple[str, list]]:
-    """Cut the stream into batches of one token each, in stream order."""
-    out: list[tuple[str, list]] = []
-    for event in stream:
-        token = tokens["lab" if event["type"] in LAB_EVENTS else "site"]
-        if not out or out[-1][0] != token or len(out[-1][1]) == BATCH:
-            out.append((token, []))
-        out[-1][1].append(event)
-    return out
+@dataclass
+class Batch:
+    token: str
+    events: list[dict[str, Any]]
+    kill: str | None = None  # "during" the request, or right "after" its answer
+    delay: float = 0.0
+
+
+def _plan(stream: list[dict[str, Any]], tokens: dict[str, str]) -> list[list[list[Batch]]]:
+    """Cut the stream by stage, then by device into batches; spread devices over clients."""
+    plan: list[list[list[Batch]]] = []
+    for stage in STAGE_ORDER:
+        by_device: dict[str, list[dict[str, Any]]] = {}
+        for event in stream:
+            if STAGES[event["type"]] == stage:
+                by_device.setdefault(event["device"], []).append(event)
+        clients: list[list[Batch]] = [[] for _ in range(CLIENTS)]
+        for n, events in enumerate(by_device.values()):
+            token = tokens["lab" if events[0]["type"] in LAB_EVENTS else "site"]
+            clients[n % CLIENTS] += [
+                Batch(token, events[i : i + BATCH]) for i in range(0, len(events), BATCH)
+            ]
+        plan.append(clients)
+    return plan
 
 
 def test_killed_server_loses_and_doubles_nothing(db, database_url):
@@ -73,42 +92,54 @@ def test_killed_server_loses_and_doubles_nothing(db, database_url):
     stages = by_stage(sim.events)
     stream = [e for stage in STAGE_ORDER for e in stages[stage]]
     assert len(stream) >= EVENTS
-    batches = _batches(stream, tokens)
-    doomed = set(rng.sample(range(1, len(batches) - 1), KILLS))
+    plan = _plan(stream, tokens)
+    batches = [batch for stage in plan for client in stage for batch in client]
+    for batch in rng.sample(batches, KILLS):
+        # Half the kills land during a request, half right after its answer arrives:
+        # an answer sent before its transaction commits would lose acknowledged events.
+        batch.kill = rng.choice(["during", "after"])
+        batch.delay = rng.uniform(0.0, 0.15)
 
     server = Server(database_url=database_url)
     server.start()
+    restart = threading.Lock()
     timers: list[threading.Timer] = []
-    attempts = 0
-    final: Counter[str] = Counter()
 
     def crash() -> None:
-        server.kill()
-        server.start()
+        with restart:
+            server.kill()
+            server.start()
 
-    try:
+    def send(batches: list[Batch]) -> Counter[str]:
+        counted: Counter[str] = Counter()
         with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
-            for n, (token, events) in enumerate(batches):
-                # Half the kills land during a request, half right after its answer arrives:
-                # an answer sent before its transaction commits would lose acknowledged events.
-                right_after = n in doomed and rng.random() < 0.5
-                if n in doomed and not right_after:
-                    timers.append(threading.Timer(rng.uniform(0.0, 0.15), crash))
+            for batch in batches:
+                if batch.kill == "during":
+                    timers.append(threading.Timer(batch.delay, crash))
                     timers[-1].start()
                 while True:
-                    attempts += 1
+                    counted["requests"] += 1
                     try:
-                        answers = post_batch(client, token=token, events=events)
+                        answers = post_batch(client, token=batch.token, events=batch.events)
                         break
                     except (httpx.TransportError, httpx.HTTPStatusError):
                         time.sleep(0.05)
-                final.update(a["status"] for a in answers)
-                if right_after:
+                counted.update(a["status"] for a in answers)
+                if batch.kill == "after":
                     crash()
+        return counted
+
+    final: Counter[str] = Counter()
+    try:
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            for stage in plan:
+                for counted in pool.map(send, stage):
+                    final.update(counted)
         for timer in timers:
             timer.join()
     finally:
         server.kill()
+    attempts = final.pop("requests")
 
     assert server.starts == KILLS + 1
     assert attempts > len(batches)  # at least one request died with the server
