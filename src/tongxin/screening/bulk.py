@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Table, insert
@@ -26,7 +27,7 @@ def _sqlite_time(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         raise ValueError("naive datetime given for a UTC timestamp column")
     # The exact text SQLAlchemy's SQLite DATETIME writes, so comparisons in SQL still hold.
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -68,11 +69,20 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     sql, order, positional, converters = _plan(table, tuple(rows[0]), conn.dialect)
-    pairs = list(zip(order, converters, strict=True))
+    convert = [(i, f) for i, f in enumerate(converters) if f is not None]
+    params: list[Any] = []
     if positional:
-        params: list[Any] = [
-            tuple(row[k] if f is None else f(row[k]) for k, f in pairs) for row in rows
-        ]
+        values = itemgetter(*order)
+        for row in rows:
+            item = list(values(row))
+            for i, f in convert:
+                item[i] = f(item[i])
+            params.append(tuple(item))
     else:
-        params = [{k: row[k] if f is None else f(row[k]) for k, f in pairs} for row in rows]
+        named = [(order[i], f) for i, f in convert]
+        for row in rows:
+            copy = dict(row)
+            for key, f in named:
+                copy[key] = f(copy[key])
+            params.append(copy)
     conn.exec_driver_sql(sql, params)

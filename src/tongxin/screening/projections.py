@@ -174,38 +174,43 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
     return st
 
 
+# TubeRow's leading fields, in order: rows become TubeRows without attribute lookups.
+_TUBE_COLUMNS = (
+    "id",
+    "barcode",
+    "round_id",
+    "district_id",
+    "capacity",
+    "state",
+    "member_count",
+    "station_id",
+    "household_id",
+    "opened_at",
+    "closed_at",
+    "close_reason",
+    "box_id",
+    "received_at",
+    "condition",
+    "result",
+    "ct",
+    "resulted_at",
+)
+
+
 def _load_tubes(conn: Connection, st: State, where: Any, lock: bool) -> None:
     if where is None:
         return
-    stmt = select(table_of(Tube)).where(where).order_by(Tube.id)
+    table = table_of(Tube)
+    stmt = select(*(table.c[name] for name in _TUBE_COLUMNS)).where(where).order_by(Tube.id)
     if lock:
         # Concurrent batches touching the same tubes queue here instead of deciding on
         # the same counts; ordering by id keeps two batches from deadlocking.
         stmt = stmt.with_for_update()
-    for t in conn.execute(stmt):
-        if t.barcode in st.tubes:
-            continue
-        st.tubes[t.barcode] = TubeRow(
-            t.id,
-            t.barcode,
-            t.round_id,
-            t.district_id,
-            t.capacity,
-            t.state,
-            t.member_count,
-            t.station_id,
-            t.household_id,
-            t.opened_at,
-            t.closed_at,
-            t.close_reason,
-            t.box_id,
-            t.received_at,
-            t.condition,
-            t.result,
-            t.ct,
-            t.resulted_at,
-            loaded_count=t.member_count,
-        )
+    for row in conn.execute(stmt).tuples():
+        if row[1] not in st.tubes:
+            tube = TubeRow(*row)
+            tube.loaded_count = tube.member_count
+            st.tubes[row[1]] = tube
 
 
 def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]) -> None:

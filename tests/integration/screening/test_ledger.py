@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -219,3 +219,13 @@ def test_rejected_events_are_listed_until_resolved_and_then_kept(session, rs):
     resolve_event(session, event_id=open_one.id, by="王社工", resolution="已重采", now=NOW)
     assert list_rejected(session, round_id=rs.round.id) == []
     assert len(list_rejected(session, round_id=rs.round.id, unresolved_only=False)) == 1
+
+
+def test_stored_times_compare_in_sql_like_any_other_timestamp(session, rs):
+    pad = Device()
+    event = fill(pad, rs, rs.tubes10[0], range(1))[0]
+    send(session, [event])
+    at = datetime.fromisoformat(event["at"])
+    assert session.scalar(select(Event.id).where(Event.at == at)) == event["id"]
+    assert session.scalar(select(Swab.event_id).where(Swab.taken_at >= at)) == event["id"]
+    assert session.scalar(select(Event.received_at)) == NOW
