@@ -9,6 +9,8 @@ from typing import Any
 
 @dataclass
 class RoundInfo:
+    """A round's pooling policy and its target areas' zones."""
+
     id: int
     code: str
     district_id: int
@@ -21,6 +23,8 @@ class RoundInfo:
 
 @dataclass
 class StationInfo:
+    """A station, its site and the site's zone."""
+
     id: int
     code: str
     site_id: int
@@ -30,6 +34,8 @@ class StationInfo:
 
 @dataclass
 class PersonInfo:
+    """A registered resident as pooling and duplicate checks need them."""
+
     id: int
     household_id: int
     building_id: int
@@ -56,6 +62,8 @@ TUBE_FIELDS = (
 
 @dataclass
 class TubeRow:
+    """A tube's projection row, changed in memory and written back once."""
+
     id: int
     barcode: str
     round_id: int
@@ -81,6 +89,8 @@ class TubeRow:
 
 @dataclass
 class BoxRow:
+    """A box's projection row; `id` is None until a new box is inserted."""
+
     id: int | None
     round_id: int
     district_id: int
@@ -122,6 +132,8 @@ RECALL_FIELDS = (
 
 @dataclass
 class RecallRow:
+    """A recall's projection row; `id` is None until a new recall is inserted."""
+
     id: int | None
     round_id: int
     district_id: int
