@@ -85,6 +85,11 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoint every ~80 MB of WAL instead of ~4 MB: capture commits batches of 500
+        # events whose random-uuid index pages are scattered, and a checkpoint after nearly
+        # every commit made ingest slow down as a round grew (bench city: 50 ms per commit
+        # at 150k events; 18 ms with this).
+        cursor.execute("PRAGMA wal_autocheckpoint=20000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA cache_size=-65536")
