@@ -10,7 +10,8 @@ from tests.integration.screening.simulated import round_facts
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.screening.ledger import ingest_events
 from tongxin.screening.reconcile import reconcile
-from tongxin.screening.simulate import plant_faults, simulate_round
+from tongxin.screening.simulate import simulate_round
+from tongxin.screening.simulate_faults import plant_faults
 
 NOW = ROUND_START + timedelta(hours=30)
 BATCH = 25

@@ -16,10 +16,10 @@ from tongxin.screening.simulate import (
     SimulationError,
     StationPlan,
     by_stage,
-    plant_faults,
     simulate_round,
     walk_ins,
 )
+from tongxin.screening.simulate_faults import plant_faults
 
 
 def _facts(people: int = 95, **overrides: object) -> RoundFacts:
