@@ -1,4 +1,4 @@
-"""Simulate a testing round as a stream of field events, and plant known faults into one.
+"""Simulate a testing round as a stream of field events (what its devices would send).
 
 Pure: no database, no clock, no I/O. The caller reads the round's set-up (stations, tube
 barcodes, people, lab) and passes a seeded `random.Random`; the same facts and seed give the
