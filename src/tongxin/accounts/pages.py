@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tongxin.accounts.service import authenticate
 from tongxin.web import i18n
-from tongxin.web.deps import SESSION_USER_KEY, get_session, session_user
+from tongxin.web.deps import SESSION_USER_KEY, RequestSession, session_user
 from tongxin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +23,7 @@ def safe_next(target: str | None) -> str:
 
 @router.get("/login")
 def login_form(
-    request: Request, next: str | None = None, session: Session = Depends(get_session)
+    request: Request, next: str | None = None, session: Session = RequestSession
 ) -> Response:
     """Show the sign-in form (or go home when already signed in)."""
     if session_user(request, session) is not None:
@@ -37,7 +37,7 @@ def login(
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
 ) -> Response:
     """Check the password and start a signed session, or show the form again."""
     user = authenticate(session, username=username.strip(), password=password)

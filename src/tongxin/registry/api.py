@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tongxin.registry import queries, search
 from tongxin.registry.schemas import AreaNode, AreaOut, AreaTree, ResidentOut, ResidentPage
 from tongxin.settings import Settings
-from tongxin.web.deps import api_scope, get_session
+from tongxin.web.deps import RequestSession, api_scope
 from tongxin.web.templating import gettext_for
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -45,7 +45,7 @@ def _node(count: queries.AreaCount) -> AreaNode:
 
 @router.get("/areas", response_model=list[AreaNode])
 def list_roots(
-    session: Session = Depends(get_session), scope: queries.Scope = Depends(api_scope)
+    session: Session = RequestSession, scope: queries.Scope = Depends(api_scope)
 ) -> list[AreaNode]:
     """Return the root area(s) of the caller's jurisdiction with resident counts."""
     return [_node(c) for c in queries.area_counts(session, queries.scope_roots(session, scope))]
@@ -54,7 +54,7 @@ def list_roots(
 @router.get("/areas/{code}", response_model=AreaTree)
 def get_area(
     code: str,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: queries.Scope = Depends(api_scope),
 ) -> AreaTree:
     """Return an area with its children and the residents living under each."""
@@ -85,7 +85,7 @@ def list_residents(
     building: str | None = Query(None, description="Building area code."),
     after: int | None = Query(None, ge=0, description="Keyset cursor: `next_after` of a page."),
     limit: int | None = Query(None, ge=1, le=search.MAX_LIMIT, description="Rows per page."),
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: queries.Scope = Depends(api_scope),
 ) -> ResidentPage:
     """Return one page of residents matching the search, keyset-paginated by id."""
@@ -125,7 +125,7 @@ def list_residents(
 def get_resident(
     request: Request,
     resident_code: str,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: queries.Scope = Depends(api_scope),
 ) -> ResidentOut:
     """Return one resident by resident code, with their groups today."""

@@ -16,7 +16,7 @@ from tongxin.registry import queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
 from tongxin.settings import Settings
-from tongxin.web.deps import get_session, page_scope
+from tongxin.web.deps import RequestSession, page_scope
 from tongxin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +34,7 @@ def _settings(request: Request) -> Settings:
 @router.get("/")
 def home(
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
 ) -> Response:
     """Show the area tree at the user's jurisdiction root with resident counts."""
@@ -52,7 +52,7 @@ def home(
 def area_page(
     request: Request,
     code: str,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
 ) -> Response:
     """Show one node of the tree: its children with counts, or its households and people."""
@@ -91,7 +91,7 @@ def residents_page(
     id_suffix: str | None = None,
     building: str | None = None,
     after: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
 ) -> Response:
     """List residents with search and keyset pagination ("下一页" carries the last id)."""
@@ -173,7 +173,7 @@ def _list_context(
 def resident_page(
     request: Request,
     resident_code: str,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
 ) -> Response:
     """Show everything about one resident, with the resident code as a QR code."""
@@ -203,7 +203,7 @@ def resident_page(
 @router.get("/registry/import")
 def import_form(
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
 ) -> Response:
     """Show the resident import form: a file and the community it belongs to."""
@@ -228,7 +228,7 @@ def import_upload(
     request: Request,
     file: UploadFile = File(...),
     community: str = Form(""),
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
 ) -> Response:
     """Import an uploaded sheet all or nothing and show the report."""

@@ -21,7 +21,7 @@ from tongxin.db import session_scope
 from tongxin.screening.ledger import event_by_id, ingest_events
 from tongxin.screening.schemas import CaptureAnswer, StoredEvent
 from tongxin.screening.setup import DeviceScope, scope_for_token
-from tongxin.web.deps import get_session
+from tongxin.web.deps import RequestSession
 
 router = APIRouter(prefix="/api/v1", tags=["screening"])
 
@@ -67,11 +67,7 @@ def _device_scope(request: Request, session: Session) -> DeviceScope:
     return scope
 
 
-# For lower-volume device routes (results by API): the session commits before the answer.
-CommittedSession = Depends(get_session, scope="function")
-
-
-def device_scope(request: Request, session: Session = CommittedSession) -> DeviceScope:
+def device_scope(request: Request, session: Session = RequestSession) -> DeviceScope:
     """Return the scope of the bearer device token as a dependency, or answer 401."""
     return _device_scope(request, session)
 

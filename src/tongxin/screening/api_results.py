@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongxin.screening.api import CommittedSession, device_scope
+from tongxin.screening.api import device_scope
 from tongxin.screening.hl7 import import_hl7, split_messages
 from tongxin.screening.models import Lab, Round
 from tongxin.screening.results import (
@@ -27,6 +27,7 @@ from tongxin.screening.results import (
     import_results,
 )
 from tongxin.screening.setup import DeviceScope
+from tongxin.web.deps import RequestSession
 
 router = APIRouter(prefix="/api/v1", tags=["screening"])
 
@@ -92,7 +93,7 @@ def _codes(session: Session, scope: DeviceScope) -> tuple[str, str]:
 def post_results(
     body: ResultsIn,
     scope: DeviceScope = Depends(lab_scope),
-    session: Session = CommittedSession,
+    session: Session = RequestSession,
 ) -> ResultsAnswer:
     """Report tube results; each is applied, a duplicate, rejected (and kept) or invalid."""
     received_at = datetime.now(UTC)
@@ -160,7 +161,7 @@ async def hl7_text(request: Request) -> str:
 def post_results_hl7(
     text: str = Depends(hl7_text),
     scope: DeviceScope = Depends(lab_scope),
-    session: Session = CommittedSession,
+    session: Session = RequestSession,
 ) -> Response:
     """Take ORU^R01 messages as the body; answer each with its ACK (AA, AE or AR)."""
     round_code, lab_code = _codes(session, scope)

@@ -25,7 +25,7 @@ from tongxin.screening.models import Round, Site
 from tongxin.screening.reconcile import reconcile
 from tongxin.screening.rejected import unresolved_flagged, unresolved_rejected
 from tongxin.settings import Settings
-from tongxin.web.deps import get_session, page_scope, page_user, scope_of
+from tongxin.web.deps import RequestSession, page_scope, page_user, scope_of
 from tongxin.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -73,7 +73,7 @@ def _round(session: Session, scope: Scope, code: str) -> Round:
 @router.get("/rounds")
 def rounds_page(
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: Scope = Depends(page_scope),
 ) -> Response:
     """List the rounds the user may see, newest first."""
@@ -89,7 +89,7 @@ def rounds_page(
 def round_page(
     request: Request,
     code: str,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: Scope = Depends(page_scope),
 ) -> Response:
     """Show a round's progress by stage against its deadline, and its sites."""
@@ -103,7 +103,7 @@ def site_page(
     request: Request,
     code: str,
     site_code: str,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: Scope = Depends(page_scope),
 ) -> Response:
     """Show a site: its stations with swab and tube counts, open tubes and boxes."""
@@ -120,7 +120,7 @@ def search_page(
     request: Request,
     code: str,
     q: str = "",
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: Scope = Depends(page_scope),
 ) -> Response:
     """Find a tube barcode or box code and show its chain of custody."""
@@ -138,7 +138,7 @@ def search_page(
 def mismatches_page(
     request: Request,
     code: str,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     scope: Scope = Depends(page_scope),
 ) -> Response:
     """Show the reconciliation: counts, every broken invariant and the time flags."""
@@ -161,7 +161,7 @@ def rejected_page(
     code: str,
     done: str | None = None,
     problem: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     user: User = Depends(page_user),
 ) -> Response:
     """Show unresolved rejected events, then flagged accepted ones, each with a resolve form."""
@@ -187,7 +187,7 @@ def resolve_rejected(
     code: str,
     event_id: str,
     resolution: str = Form(..., min_length=1, max_length=300),
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     user: User = Depends(page_user),
 ) -> Response:
     """Record how a person resolved a rejected event; the event itself is kept."""
@@ -219,7 +219,7 @@ def recalls_page(
     code: str,
     closed: bool = False,
     problem: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     user: User = Depends(page_user),
 ) -> Response:
     """Show the recall board: each recalled person, address, phone, state, due and overdue."""
@@ -258,7 +258,7 @@ def recall_step(
     retest_tube: str = Form("", max_length=40),
     result: str = Form("", max_length=16),
     note: str = Form("", max_length=300),
-    session: Session = Depends(get_session),
+    session: Session = RequestSession,
     user: User = Depends(page_user),
 ) -> Response:
     """Move one recall a step on by sending its `recall_*` event through the ledger."""

@@ -27,6 +27,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+# Routes take the session through this: FastAPI's default ("request" scope) would run the
+# commit after the response is sent, so a failed commit could still answer 200. The
+# "function" scope commits when the route returns, before anything reaches the client.
+RequestSession = Depends(get_session, scope="function")
+
+
 class SignInRequired(Exception):
     """A page needs a signed-in user; the app answers with a redirect to the sign-in page."""
 
@@ -46,7 +52,7 @@ def session_user(request: Request, session: Session) -> User | None:
     return user
 
 
-def page_user(request: Request, session: Session = Depends(get_session)) -> User:
+def page_user(request: Request, session: Session = RequestSession) -> User:
     """Return the signed-in user of a page, or send the browser to sign in first."""
     user = session_user(request, session)
     if user is None:
@@ -56,7 +62,7 @@ def page_user(request: Request, session: Session = Depends(get_session)) -> User
     return user
 
 
-def api_user(request: Request, session: Session = Depends(get_session)) -> User:
+def api_user(request: Request, session: Session = RequestSession) -> User:
     """Return the signed-in user of an API call (session cookie), or answer 401."""
     user = session_user(request, session)
     if user is None:
@@ -82,11 +88,11 @@ def scope_of(session: Session, user: User) -> Scope:
     return Scope.under(area) if area is not None else Scope.nothing()
 
 
-def page_scope(user: User = Depends(page_user), session: Session = Depends(get_session)) -> Scope:
+def page_scope(user: User = Depends(page_user), session: Session = RequestSession) -> Scope:
     """Return the scope of the signed-in user of a page."""
     return scope_of(session, user)
 
 
-def api_scope(user: User = Depends(api_user), session: Session = Depends(get_session)) -> Scope:
+def api_scope(user: User = Depends(api_user), session: Session = RequestSession) -> Scope:
     """Return the scope of the signed-in user of an API call."""
     return scope_of(session, user)
