@@ -113,17 +113,19 @@ class Server:
         self.process = None
 
     def stop(self) -> None:
-        """Shut the server down politely, or kill it after a few seconds."""
-        if self.process is None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        except ProcessLookupError:
-            pass
-        self.process = None
+        """Shut the server down politely (killing it after a few seconds) and drop its log."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            except ProcessLookupError:
+                pass
+            self.process = None
+        if self.log is not None:
+            self.log.unlink(missing_ok=True)
+            self.log = None
 
 
 def post_batch(

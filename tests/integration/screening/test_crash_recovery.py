@@ -138,7 +138,7 @@ def test_killed_server_loses_and_doubles_nothing(db, database_url):
         for timer in timers:
             timer.join()
     finally:
-        server.kill()
+        server.stop()
     attempts = final.pop("requests")
 
     assert server.starts == KILLS + 1
