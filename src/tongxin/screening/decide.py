@@ -16,6 +16,8 @@ from tongxin.screening.checks import Rejection, reject
 from tongxin.screening.ledger_state import BoxRow, Member, RecallRow, RoundInfo, State, TubeRow
 from tongxin.screening.rules import SealedPooling, Zone, tube_capacity
 from tongxin.screening.schemas import (
+    AnyEvent,
+    AnyRecallEvent,
     BoxReceived,
     BoxSealed,
     HandoverEvent,
@@ -50,12 +52,12 @@ class Decider:
         self.scope = scope
         self.recall_due = recall_due
 
-    def decide(self, ev: object) -> Outcome:
+    def decide(self, ev: AnyEvent) -> Outcome:
         """Check one validated event; the outcome's `apply` makes its change."""
-        rnd = self.st.rounds.get(ev.round)  # type: ignore[attr-defined]
+        rnd = self.st.rounds.get(ev.round)
         if rnd is None:
-            return Outcome(None, reject("round_unknown", round=ev.round))  # type: ignore[attr-defined]
-        kind: str = ev.type  # type: ignore[attr-defined]
+            return Outcome(None, reject("round_unknown", round=ev.round))
+        kind: str = ev.type
         denied = self._scope_denies(rnd, kind)
         if denied:
             return Outcome(rnd, reject("scope_denied", detail=denied))
@@ -356,13 +358,13 @@ class Decider:
 
         return Outcome(rnd, apply=apply)
 
-    def _recall(self, rnd: RoundInfo, ev: object) -> Outcome:
-        barcode: str = ev.tube  # type: ignore[attr-defined]
-        position: int = ev.position  # type: ignore[attr-defined]
+    def _recall(self, rnd: RoundInfo, ev: AnyRecallEvent) -> Outcome:
+        barcode = ev.tube
+        position = ev.position
         recall = self.st.recalls.get((barcode, position))
         if recall is None or recall.round_id != rnd.id:
             return Outcome(rnd, reject("recall_unknown", tube=barcode, position=position))
-        kind: str = ev.type  # type: ignore[attr-defined]
+        kind: str = ev.type
         target, wrong = checks.recall_step(
             event_type=kind, state=recall.state, reason=recall.reason
         )
@@ -370,14 +372,14 @@ class Decider:
             return Outcome(rnd, wrong)
 
         def apply() -> None:
-            at = ev.at  # type: ignore[attr-defined]
+            at = ev.at
             recall.state = target
             setattr(recall, f"{target}_at", at)
             if isinstance(ev, RecallResampled):
                 recall.retest_barcode = ev.retest_tube
             if isinstance(ev, RecallResulted):
                 recall.result = ev.result
-            note = ev.note  # type: ignore[attr-defined]
+            note = ev.note
             if note:
                 recall.note = note
             recall.dirty = True

@@ -146,6 +146,18 @@ FieldEvent = Annotated[
 
 EVENT_ADAPTER: TypeAdapter[FieldEvent] = TypeAdapter(FieldEvent)
 
+# The same unions without the discriminator, for type annotations of validated events.
+AnyRecallEvent = RecallNotified | RecallIsolated | RecallResampled | RecallResulted | RecallClosed
+AnyEvent = (
+    SwabTaken
+    | TubeClosed
+    | BoxSealed
+    | HandoverEvent
+    | BoxReceived
+    | ResultReported
+    | AnyRecallEvent
+)
+
 EVENT_TYPES: tuple[str, ...] = (
     "swab_taken",
     "tube_closed",

@@ -39,7 +39,7 @@ def _facts(people: int = 95, **overrides: object) -> RoundFacts:
         "positives": 2,
     }
     values.update(overrides)
-    return RoundFacts(**values)  # type: ignore[arg-type]
+    return RoundFacts(**values)
 
 
 def test_every_simulated_event_is_valid_wire_format() -> None:
