@@ -82,6 +82,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "tube {tube} was not received by a lab; it cannot have a result",
     ),
     "result_exists": ("试管 {tube} 已有结果", "tube {tube} already has a result"),
+    "result_wrong_lab": (
+        "试管 {tube} 由其他实验室签收,{lab} 不能报告其结果",
+        "tube {tube} was received by another lab; {lab} cannot report its result",
+    ),
     "recall_unknown": (
         "试管 {tube} 第 {position} 位没有待追踪的人员",
         "no recall for position {position} of tube {tube}",

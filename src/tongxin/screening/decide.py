@@ -319,6 +319,16 @@ class Decider:
 
         return Outcome(rnd, apply=apply)
 
+    def _receiving_lab(self, tube: TubeRow) -> int | None:
+        # A box sealed or received earlier in this batch is only in memory; older ones were
+        # loaded with the batch's result tubes.
+        if tube.box_key is not None and tube.box_key in self.st.boxes:
+            return self.st.boxes[tube.box_key].lab_id
+        for box in self.st.boxes.values():
+            if box.id is not None and box.id == tube.box_id:
+                return box.lab_id
+        return self.st.box_labs.get(tube.box_id) if tube.box_id is not None else None
+
     def _result_reported(self, rnd: RoundInfo, ev: ResultReported) -> Outcome:
         lab_id = self._lab(ev.lab)
         if isinstance(lab_id, Rejection):
@@ -330,6 +340,10 @@ class Decider:
             return Outcome(rnd, reject("result_exists", tube=tube.barcode))
         if tube.state != "received":
             return Outcome(rnd, reject("result_tube_not_received", tube=tube.barcode))
+        received_by = self._receiving_lab(tube)
+        if lab_id is not None and received_by is not None and received_by != lab_id:
+            lab = ev.lab or f"#{lab_id}"
+            return Outcome(rnd, reject("result_wrong_lab", tube=tube.barcode, lab=lab))
 
         def apply() -> None:
             tube.state = "resulted"

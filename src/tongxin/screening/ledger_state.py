@@ -186,6 +186,8 @@ class State:
     # (round id, "r<resident id>" or "d<id number>") of everyone already swabbed.
     sampled: set[tuple[int, str]] = field(default_factory=set)
     members: dict[str, list[Member]] = field(default_factory=dict)
+    # Box id -> the lab that received it, for the boxes of tubes whose results the batch names.
+    box_labs: dict[int, int | None] = field(default_factory=dict)
     recalls: dict[tuple[str, int], RecallRow] = field(default_factory=dict)
     new_swabs: list[dict[str, Any]] = field(default_factory=list)
     new_handovers: list[tuple[dict[str, Any], list[tuple[int, str]]]] = field(default_factory=list)

@@ -288,6 +288,16 @@ def _load_members_and_recalls(conn: Connection, st: State, wants: Wants) -> None
     for b in wants.result_tubes:
         if b in st.tubes:
             st.members[b] = []
+    result_boxes = [
+        st.tubes[b].box_id
+        for b in wants.result_tubes
+        if b in st.tubes and st.tubes[b].box_id is not None
+    ]
+    for part in chunks(result_boxes):
+        for box_id, lab_id in conn.execute(
+            select(Box.id, Box.lab_id).where(one_of(conn, Box.id, part))
+        ).tuples():
+            st.box_labs[box_id] = lab_id
     for part in chunks(result_ids):
         for tube_id, position, resident_id, swab_id in conn.execute(
             select(Swab.tube_id, Swab.position, Swab.resident_id, Swab.id)

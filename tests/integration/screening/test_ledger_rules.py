@@ -120,6 +120,29 @@ def test_a_second_result_for_a_tube_is_result_exists(session, rs):
     assert session.scalars(select(Recall)).all() == []
 
 
+@pytest.mark.parametrize("same_batch", [True, False])
+def test_a_result_from_a_lab_that_did_not_receive_the_box_is_result_wrong_lab(
+    session, rs, same_batch
+):
+    from tongxin.screening.setup import add_lab
+
+    add_lab(session, code="LAB2", name="第二检测机构", round=rs.round)
+    pad, lab = Device(), Device("lab-1")
+    custody = [*sealed_box(pad, rs), pad.handover(["B1"]), lab.receive("B1", lab="LAB1")]
+    results = [
+        lab.result(rs.tubes10[0], "positive", lab="LAB2"),
+        lab.result(rs.tubes10[0], "negative", lab="LAB1"),
+    ]
+    if same_batch:
+        answers = send(session, custody + results)[-2:]
+    else:
+        send(session, custody)
+        answers = send(session, results)
+    assert answers == ["result_wrong_lab", "accepted"]
+    assert session.scalar(select(Tube.result).where(Tube.barcode == rs.tubes10[0])) == "negative"
+    assert session.scalars(select(Recall)).all() == []
+
+
 def test_an_invalid_tube_recalls_its_members_for_resampling(session, rs):
     pad, lab, cw = Device(), Device("lab-1"), Device("cw-1")
     events = [*sealed_box(pad, rs), pad.handover(["B1"]), lab.receive("B1")]
