@@ -23,16 +23,20 @@ _PHASES = {
 }
 
 
+# Benchmarks that build a scratch database share these two options.
+ENGINE_OPTION = typer.Option(BenchEngine.SQLITE, help="Database engine.")
+SCRATCH_DATABASE_OPTION = typer.Option(
+    None,
+    help="PostgreSQL URL (default: TONGXIN_TEST_DATABASE_URL); a fresh schema is used and dropped.",
+)
+
+
 @app.command("import")
 def bench_import(
     rows: int = typer.Option(100_000, min=1, help="Residents in the generated file."),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
-    engine: BenchEngine = typer.Option(BenchEngine.SQLITE, help="Database engine."),
-    database_url: str | None = typer.Option(
-        None,
-        help="PostgreSQL URL (default: TONGXIN_TEST_DATABASE_URL); a fresh schema is used "
-        "and dropped.",
-    ),
+    engine: BenchEngine = ENGINE_OPTION,
+    database_url: str | None = SCRATCH_DATABASE_OPTION,
 ) -> None:
     """Time `registry import` of N valid rows against a plain executemany of the same rows."""
     from rich.console import Console
@@ -116,12 +120,8 @@ def bench_pages(
 def bench_ingest(
     events: int = typer.Option(100_000, "--events", min=100, help="Events per measured path."),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
-    engine: BenchEngine = typer.Option(BenchEngine.SQLITE, help="Database engine."),
-    database_url: str | None = typer.Option(
-        None,
-        help="PostgreSQL URL (default: TONGXIN_TEST_DATABASE_URL); a fresh schema is used "
-        "and dropped.",
-    ),
+    engine: BenchEngine = ENGINE_OPTION,
+    database_url: str | None = SCRATCH_DATABASE_OPTION,
     workers: list[int] = typer.Option(
         [1, 2], "--workers", help="Uvicorn worker counts to measure the HTTP path with."
     ),
@@ -164,12 +164,8 @@ def bench_ingest(
 def bench_city(
     people: int = typer.Option(100_000, "--people", min=1000, help="Residents in the district."),
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
-    engine: BenchEngine = typer.Option(BenchEngine.SQLITE, help="Database engine."),
-    database_url: str | None = typer.Option(
-        None,
-        help="PostgreSQL URL (default: TONGXIN_TEST_DATABASE_URL); a fresh schema is used "
-        "and dropped.",
-    ),
+    engine: BenchEngine = ENGINE_OPTION,
+    database_url: str | None = SCRATCH_DATABASE_OPTION,
     batch: int = typer.Option(500, min=1, help="Events per ingest_events call."),
     seed: int = typer.Option(20220923, help="Seed of the district and the round."),
 ) -> None:

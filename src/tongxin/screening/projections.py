@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from tongxin.db import Base
 from tongxin.registry.models import Resident
 from tongxin.screening.ledger_state import (
+    TUBE_FIELDS,
     BoxRow,
     Member,
     PersonInfo,
@@ -175,26 +176,8 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
 
 
 # TubeRow's leading fields, in order: rows become TubeRows without attribute lookups.
-_TUBE_COLUMNS = (
-    "id",
-    "barcode",
-    "round_id",
-    "district_id",
-    "capacity",
-    "state",
-    "member_count",
-    "station_id",
-    "household_id",
-    "opened_at",
-    "closed_at",
-    "close_reason",
-    "box_id",
-    "received_at",
-    "condition",
-    "result",
-    "ct",
-    "resulted_at",
-)
+# TubeRow's constructor order: identity columns, then the fields a batch may change.
+_TUBE_COLUMNS = ("id", "barcode", "round_id", "district_id", "capacity", *TUBE_FIELDS)
 
 
 def _load_tubes(conn: Connection, st: State, where: Any, lock: bool) -> None:
