@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -189,11 +190,20 @@ class Swab(Base):
         Index("ix_swabs_round_id_resident_id", "round_id", "resident_id"),
         Index("ix_swabs_round_id_building_id", "round_id", "building_id"),
         # The ledger's duplicate-person check for walk-ins (no resident id) looks them up here.
-        Index("ix_swabs_round_id_id_number", "round_id", "id_number"),
+        # Partial: most swabs are registered residents with no number, and every index entry
+        # is paid for on the capture hot path.
+        Index(
+            "ix_swabs_round_id_id_number",
+            "round_id",
+            "id_number",
+            sqlite_where=text("id_number IS NOT NULL"),
+            postgresql_where=text("id_number IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # The event that made it; the ledger keeps ids unique, so this is not indexed again.
+    event_id: Mapped[str] = mapped_column(String(36))
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
     district_id: Mapped[int] = mapped_column(Integer)
     tube_id: Mapped[int] = mapped_column(ForeignKey("tubes.id"))
