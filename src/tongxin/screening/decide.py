@@ -49,6 +49,8 @@ class Decider:
 
     def __init__(self, state: State, *, scope: DeviceScope | None, recall_due: timedelta):
         self.st = state
+        # The scope of the event being decided: one call may carry several devices' batches,
+        # so the ledger sets it before each event.
         self.scope = scope
         self.recall_due = recall_due
 
