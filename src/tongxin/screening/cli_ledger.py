@@ -177,6 +177,28 @@ def resolve(
     _emit(data, as_json=as_json, text=f"已处理 resolved {event_id}")
 
 
+@app.command("resubmit")
+def resubmit(
+    event_id: str = typer.Argument(..., help="The rejected event's id."),
+    by: str = typer.Option("cli", "--by", help="Who resubmitted it."),
+    as_json: bool = typer.Option(False, "--json", help="Print the new answer as JSON."),
+) -> None:
+    """Decide a rejected event again as things stand now (e.g. after registering the person)."""
+    from tongxin.commands import command_session
+    from tongxin.screening.ledger import LedgerError, resubmit_event
+
+    with command_session() as session:
+        try:
+            answer = resubmit_event(session, event_id=event_id, by=by, now=datetime.now(UTC))
+        except LedgerError as exc:
+            _fail(f"无法重新判定事件 {event_id}({exc.code})", str(exc))
+    _emit(
+        answer.wire(),
+        as_json=as_json,
+        text=f"重新判定 resubmitted {event_id}: {answer.status} {answer.code or ''}".rstrip(),
+    )
+
+
 @app.command("rebuild")
 def rebuild(
     round_code: str = typer.Option(..., "--round", help="Round code."),

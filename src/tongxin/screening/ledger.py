@@ -360,6 +360,43 @@ def resolve_event(
     return event
 
 
+# Resubmissions get ids derived from the original, so resubmitting twice is a duplicate.
+_RESUBMIT_NAMESPACE = uuid.UUID("5b1f0e36-6a52-4e0e-9a37-1f2b7d0c4e11")
+
+
+def resubmit_event(session: Session, *, event_id: str, by: str, now: datetime) -> Answer:
+    """Decide a rejected event again, as it stands now (e.g. after the person was registered).
+
+    The rejected event is kept as it was; its payload goes through the ledger as a new
+    event (id derived from the original, so a second resubmission answers `duplicate`),
+    arriving now, with every rule applied. The original is marked resolved and names the new
+    event and its outcome; if the new one is rejected again it waits in the queue in turn.
+    """
+    event = event_by_id(session, event_id=event_id)
+    if event is None:
+        raise LedgerError("event_unknown", f"no event {event_id!r}")
+    if event.status != "rejected":
+        raise LedgerError("event_not_rejected", f"event {event_id} was accepted")
+    if event.resolved_at is not None:
+        raise LedgerError("event_resolved", f"event {event_id} was resolved already")
+    payload = event.payload
+    if not isinstance(payload, Mapping) or "unparsed" in payload or "type" not in payload:
+        raise LedgerError(
+            "event_not_resubmittable", f"event {event_id} was not an event object; send it anew"
+        )
+    new_id = str(uuid.uuid5(_RESUBMIT_NAMESPACE, event.id))
+    answer = ingest_events(session, events=[{**payload, "id": new_id}], received_at=now)[0]
+    outcome = answer.code or answer.status
+    resolve_event(
+        session,
+        event_id=event_id,
+        by=by,
+        resolution=f"重新提交为 {new_id}:{outcome} / resubmitted as {new_id}: {outcome}",
+        now=now,
+    )
+    return answer
+
+
 @dataclass
 class RebuildReport:
     """What a rebuild replayed, and any event whose replay disagreed with its stored status."""

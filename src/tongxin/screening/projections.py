@@ -157,7 +157,7 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
     rows = conn.execute(
         prepared(conn, "rounds", _rounds_stmt),
         {"codes": listed(conn, wants.rounds), "ids": listed(conn, round_ids)},
-    ).tuples()
+    ).all()
     for rid, code, district_id, sealed, controlled, precaution, key_group, area, zone in rows:
         info = st.rounds.get(code)
         if info is None:
@@ -176,7 +176,7 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
             ),
             {"codes": listed(conn, wants.labs)},
         )
-        st.labs = {code: lab_id for code, lab_id in lab_rows.tuples()}
+        st.labs = {code: lab_id for code, lab_id in lab_rows.all()}
     if wants.tubes:
         _load_tubes(conn, st, "barcode", wants.tubes, is_pg)
     if wants.boxes and by_id:
@@ -208,7 +208,7 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
         params = {"codes": listed(conn, wants.stations), "ids": listed(conn, station_ids)}
         for sid, code, site_id, rid, zone in conn.execute(
             prepared(conn, "stations", _stations_stmt), params
-        ).tuples():
+        ).all():
             station = StationInfo(sid, code, site_id, rid, zone)
             st.stations[code] = station
             st.stations_by_id[sid] = station
@@ -239,7 +239,8 @@ def _tubes_stmt(by: str, lock: bool) -> Callable[[bool], Any]:
 def _load_tubes(conn: Connection, st: State, by: str, keys: Iterable[Any], lock: bool) -> None:
     stmt = prepared(conn, f"tubes-by-{by}-{lock}", _tubes_stmt(by, lock))
     for part in chunks(keys):
-        for row in conn.execute(stmt, {"keys": listed(conn, part)}).tuples():
+        # `all()` fetches in one call; iterating the result would fetch row by row.
+        for row in conn.execute(stmt, {"keys": listed(conn, part)}).all():
             if row[1] not in st.tubes:
                 tube = TubeRow(*row)
                 tube.loaded_count = tube.member_count
@@ -291,7 +292,7 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
     if wants.resident_codes:
         stmt = prepared(conn, f"people-code-{single is not None}", _people_stmt(False, bool(extra)))
         for part in chunks(wants.resident_codes):
-            rows += conn.execute(stmt, {"keys": listed(conn, part), **extra}).tuples()
+            rows += conn.execute(stmt, {"keys": listed(conn, part), **extra}).all()
     by_type: dict[str, set[str]] = defaultdict(set)
     for id_type, number in wants.id_numbers:
         by_type[id_type].add(number)
@@ -300,7 +301,7 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
         for id_type, numbers_of_type in by_type.items():
             for part in chunks(numbers_of_type):
                 params = {"id_type": id_type, "keys": listed(conn, part), **extra}
-                rows += conn.execute(stmt, params).tuples()
+                rows += conn.execute(stmt, params).all()
     by_code = st.by_code
     by_document = st.by_document
     for r in rows:
