@@ -12,11 +12,12 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from tongxin.accounts.rules import Permission
 from tongxin.registry import queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_scope
+from tongxin.web.deps import RequestSession, page_scope, requires
 from tongxin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -31,7 +32,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.get("/")
+@router.get("/", dependencies=[requires(Permission.REGISTRY_READ)])
 def home(
     request: Request,
     session: Session = RequestSession,
@@ -48,7 +49,7 @@ def home(
     )
 
 
-@router.get("/areas/{code}")
+@router.get("/areas/{code}", dependencies=[requires(Permission.REGISTRY_READ)])
 def area_page(
     request: Request,
     code: str,
@@ -82,7 +83,7 @@ def _area_page(request: Request, session: Session, scope: queries.Scope, area: A
     )
 
 
-@router.get("/residents")
+@router.get("/residents", dependencies=[requires(Permission.REGISTRY_READ)])
 def residents_page(
     request: Request,
     area: str | None = None,
@@ -169,7 +170,7 @@ def _list_context(
     }
 
 
-@router.get("/residents/{resident_code}")
+@router.get("/residents/{resident_code}", dependencies=[requires(Permission.REGISTRY_READ)])
 def resident_page(
     request: Request,
     resident_code: str,
@@ -200,7 +201,7 @@ def resident_page(
     )
 
 
-@router.get("/registry/import")
+@router.get("/registry/import", dependencies=[requires(Permission.REGISTRY_IMPORT)])
 def import_form(
     request: Request,
     session: Session = RequestSession,
@@ -223,7 +224,7 @@ def _import_context(session: Session, scope: queries.Scope, **extra: Any) -> dic
     return context
 
 
-@router.post("/registry/import")
+@router.post("/registry/import", dependencies=[requires(Permission.REGISTRY_IMPORT)])
 def import_upload(
     request: Request,
     file: UploadFile = File(...),

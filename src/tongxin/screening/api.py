@@ -21,9 +21,10 @@ from tongxin.db import session_scope
 from tongxin.screening.ledger import event_by_id, ingest_events
 from tongxin.screening.schemas import CaptureAnswer, StoredEvent
 from tongxin.screening.setup import DeviceScope, scope_for_token
-from tongxin.web.deps import RequestSession
+from tongxin.web.deps import DEVICE_TOKEN, RequestSession
 
-router = APIRouter(prefix="/api/v1", tags=["screening"])
+# Every route here is called by a field device with its bearer token.
+router = APIRouter(prefix="/api/v1", tags=["screening"], dependencies=[DEVICE_TOKEN])
 
 # SQLite has one writer: queue this process's capture requests on a lock instead of letting
 # them poll SQLite's busy handler, which starves under load.
