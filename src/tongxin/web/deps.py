@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.orm import Session
 
 from tongxin.accounts import access
@@ -157,6 +158,28 @@ def declared_access(dependant: Dependant) -> list[Access]:
     for sub in dependant.dependencies:
         found += declared_access(sub)
     return found
+
+
+@dataclass(frozen=True)
+class RouteAccess:
+    """One route of an app and the access it declares (None: not a FastAPI route)."""
+
+    path: str
+    methods: frozenset[str]
+    declared: tuple[Access, ...] | None
+
+
+def route_table(app: FastAPI) -> list[RouteAccess]:
+    """List every route of an app, included routers flattened, with its declared access."""
+    table = []
+    for context in iter_route_contexts(app.routes):
+        path = str(context.path)
+        methods = frozenset(context.methods or ())
+        if isinstance(context.original_route, APIRoute):
+            table.append(RouteAccess(path, methods, tuple(declared_access(context.dependant))))
+        else:
+            table.append(RouteAccess(path, methods, None))
+    return table
 
 
 def page_scope(user: User = Depends(page_user), session: Session = RequestSession) -> Scope:
