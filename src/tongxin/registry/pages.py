@@ -241,7 +241,10 @@ def import_upload(
     if community.strip():
         chosen = queries.visible_area(session, scope, community.strip())
         if chosen is None or chosen.level != AreaLevel.COMMUNITY:
-            return _import_error(request, session, scope, community, search.N_("找不到该社区"))
+            # 404 like any page about a place outside the jurisdiction (or no place at all).
+            return _import_error(
+                request, session, scope, community, search.N_("找不到该社区"), status_code=404
+            )
     elif not scope.whole:
         # Without a community the file could place people anywhere; scoped users must choose.
         return _import_error(request, session, scope, community, search.N_("请选择社区"))
@@ -276,11 +279,17 @@ def import_upload(
 
 
 def _import_error(
-    request: Request, session: Session, scope: queries.Scope, community: str, message: str
+    request: Request,
+    session: Session,
+    scope: queries.Scope,
+    community: str,
+    message: str,
+    *,
+    status_code: int = 400,
 ) -> Response:
     return render(
         request,
         "registry/import.html",
         _import_context(session, scope, chosen=community, error=message),
-        status_code=400,
+        status_code=status_code,
     )
