@@ -368,3 +368,12 @@ def test_the_matrix_covers_every_route_that_needs_a_permission(
     }
     for c in CASES:
         assert declared[(c.method, c.route)] == c.permission, c.route
+
+
+def test_the_menu_offers_only_what_the_role_may_open(clients: dict[str, TestClient]) -> None:
+    worker = clients["community_worker"].get("/").text
+    lab = clients["lab_receiver"].get("/rounds").text
+
+    assert 'href="/residents"' in worker and 'href="/rounds"' in worker
+    assert 'href="/rounds"' in lab
+    assert 'href="/residents"' not in lab and 'href="/registry/import"' not in lab
