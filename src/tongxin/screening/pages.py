@@ -52,16 +52,6 @@ def render(
     )
 
 
-def _sees_chain(session: Session, who: Viewer, chain: board.Chain) -> bool:
-    # An area user sees tubes and boxes packed at sites in their jurisdiction; a lab user
-    # the boxes their lab received and the tubes in them.
-    if who.scope.whole:
-        return True
-    if chain.site_area_id is not None and who.sees_area(session.get(Area, chain.site_area_id)):
-        return True
-    return who.lab_id is not None and chain.box is not None and chain.box.lab_id == who.lab_id
-
-
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -114,6 +104,16 @@ def _round(session: Session, who: Viewer, code: str) -> Round:
     if rnd is None or not _may_see(session, who, rnd):
         raise HTTPException(status_code=404)
     return rnd
+
+
+def _sees_chain(session: Session, who: Viewer, chain: board.Chain) -> bool:
+    # An area user sees tubes and boxes packed at sites in their jurisdiction; a lab user
+    # the boxes their lab received and the tubes in them.
+    if who.scope.whole:
+        return True
+    if chain.site_area_id is not None and who.sees_area(session.get(Area, chain.site_area_id)):
+        return True
+    return who.lab_id is not None and chain.box is not None and chain.box.lab_id == who.lab_id
 
 
 def _whole_district(who: Viewer, rnd: Round) -> None:
