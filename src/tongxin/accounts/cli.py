@@ -26,16 +26,21 @@ def create(
     area: str | None = typer.Option(
         None, help="Code of the jurisdiction area (whole system if absent)."
     ),
+    lab: str | None = typer.Option(
+        None, help="Code of the lab a lab receiver works for (their lab scope)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the user as JSON."),
 ) -> None:
     """Create a user with a role and a jurisdiction."""
     from tongxin.accounts.service import AccountError, create_user
     from tongxin.commands import command_session
     from tongxin.registry.service import RegistryError, area_by_code
+    from tongxin.screening.setup import SetupError, lab_by_code
 
     try:
         with command_session() as session:
             jurisdiction = area_by_code(session, area) if area else None
+            lab_id = lab_by_code(session, lab).id if lab else None
             user = create_user(
                 session,
                 username=username,
@@ -43,9 +48,16 @@ def create(
                 role=role,
                 display_name=display_name,
                 jurisdiction=jurisdiction,
+                lab_id=lab_id,
             )
-            out = {"id": user.id, "username": user.username, "role": user.role, "area": area}
-    except (AccountError, RegistryError) as exc:
+            out = {
+                "id": user.id,
+                "username": user.username,
+                "role": user.role,
+                "area": area,
+                "lab": lab,
+            }
+    except (AccountError, RegistryError, SetupError) as exc:
         typer.echo(f"error [{exc.code}]: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(

@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 
 from tongxin.accounts.service import authenticate
 from tongxin.web import i18n
-from tongxin.web.deps import SESSION_USER_KEY, RequestSession, session_user
+from tongxin.web.deps import PUBLIC, SESSION_USER_KEY, RequestSession, session_user
 from tongxin.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+# Sign-in, sign-out and the language switch show no one's data: all of them are public.
+router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
 
 def safe_next(target: str | None) -> str:

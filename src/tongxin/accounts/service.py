@@ -35,6 +35,7 @@ def create_user(
     role: Role,
     display_name: str | None = None,
     jurisdiction: Area | None = None,
+    lab_id: int | None = None,
 ) -> User:
     """Create a user with an argon2 password hash."""
     problems = password_problems(password, username)
@@ -48,6 +49,7 @@ def create_user(
         password_hash=_hasher.hash(password),
         role=role.value,
         jurisdiction_id=jurisdiction.id if jurisdiction else None,
+        lab_id=lab_id,
         is_active=True,
         created_at=datetime.now(UTC),
     )

@@ -12,11 +12,12 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from tongxin.accounts.rules import Permission
 from tongxin.registry import queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_scope
+from tongxin.web.deps import RequestSession, page_scope, requires
 from tongxin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -31,7 +32,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.get("/")
+@router.get("/", dependencies=[requires(Permission.REGISTRY_READ)])
 def home(
     request: Request,
     session: Session = RequestSession,
@@ -48,7 +49,7 @@ def home(
     )
 
 
-@router.get("/areas/{code}")
+@router.get("/areas/{code}", dependencies=[requires(Permission.REGISTRY_READ)])
 def area_page(
     request: Request,
     code: str,
@@ -82,7 +83,7 @@ def _area_page(request: Request, session: Session, scope: queries.Scope, area: A
     )
 
 
-@router.get("/residents")
+@router.get("/residents", dependencies=[requires(Permission.REGISTRY_READ)])
 def residents_page(
     request: Request,
     area: str | None = None,
@@ -169,7 +170,7 @@ def _list_context(
     }
 
 
-@router.get("/residents/{resident_code}")
+@router.get("/residents/{resident_code}", dependencies=[requires(Permission.REGISTRY_READ)])
 def resident_page(
     request: Request,
     resident_code: str,
@@ -200,7 +201,7 @@ def resident_page(
     )
 
 
-@router.get("/registry/import")
+@router.get("/registry/import", dependencies=[requires(Permission.REGISTRY_IMPORT)])
 def import_form(
     request: Request,
     session: Session = RequestSession,
@@ -223,7 +224,7 @@ def _import_context(session: Session, scope: queries.Scope, **extra: Any) -> dic
     return context
 
 
-@router.post("/registry/import")
+@router.post("/registry/import", dependencies=[requires(Permission.REGISTRY_IMPORT)])
 def import_upload(
     request: Request,
     file: UploadFile = File(...),
@@ -240,7 +241,10 @@ def import_upload(
     if community.strip():
         chosen = queries.visible_area(session, scope, community.strip())
         if chosen is None or chosen.level != AreaLevel.COMMUNITY:
-            return _import_error(request, session, scope, community, search.N_("找不到该社区"))
+            # 404 like any page about a place outside the jurisdiction (or no place at all).
+            return _import_error(
+                request, session, scope, community, search.N_("找不到该社区"), status_code=404
+            )
     elif not scope.whole:
         # Without a community the file could place people anywhere; scoped users must choose.
         return _import_error(request, session, scope, community, search.N_("请选择社区"))
@@ -275,11 +279,17 @@ def import_upload(
 
 
 def _import_error(
-    request: Request, session: Session, scope: queries.Scope, community: str, message: str
+    request: Request,
+    session: Session,
+    scope: queries.Scope,
+    community: str,
+    message: str,
+    *,
+    status_code: int = 400,
 ) -> Response:
     return render(
         request,
         "registry/import.html",
         _import_context(session, scope, chosen=community, error=message),
-        status_code=400,
+        status_code=status_code,
     )

@@ -27,9 +27,10 @@ from tongxin.screening.results import (
     import_results,
 )
 from tongxin.screening.setup import DeviceScope
-from tongxin.web.deps import RequestSession
+from tongxin.web.deps import DEVICE_TOKEN, RequestSession
 
-router = APIRouter(prefix="/api/v1", tags=["screening"])
+# Lab systems call these with a lab device token (lab_scope checks it).
+router = APIRouter(prefix="/api/v1", tags=["screening"], dependencies=[DEVICE_TOKEN])
 
 MAX_RESULTS = 2000
 MAX_HL7_BYTES = 4 * 1024 * 1024

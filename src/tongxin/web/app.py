@@ -22,9 +22,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from tongxin import __version__
 from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker
 from tongxin.settings import Settings, get_settings
-from tongxin.web.deps import SignInRequired
+from tongxin.web.deps import PUBLIC, SignInRequired
 from tongxin.web.i18n import LanguageFromQuery
 from tongxin.web.templating import WEB_DIR, make_templates, render
+
+# Routes that are not FastAPI routes and so cannot declare access with a dependency: the
+# static files and the OpenAPI schema and its viewers, none of which holds anyone's data.
+PUBLIC_MOUNTS = frozenset({"/static", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 # Signed-in sessions end after a working day, since phones and desks in a community office
 # are shared.
@@ -75,7 +79,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     _add_error_handlers(app)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], dependencies=[PUBLIC])
     def healthz() -> dict[str, str]:
         """Report that the server is up and the database answers."""
         with engine.connect() as connection:
