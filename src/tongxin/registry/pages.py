@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,11 +12,14 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from tongxin.accounts.models import User
+from tongxin.audit.context import web_actor
+from tongxin.audit.service import record
 from tongxin.registry import queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_scope
+from tongxin.web.deps import RequestSession, page_scope, page_user
 from tongxin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -230,6 +233,7 @@ def import_upload(
     community: str = Form(""),
     session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
+    user: User = Depends(page_user),
 ) -> Response:
     """Import an uploaded sheet all or nothing and show the report."""
     try:
@@ -260,6 +264,17 @@ def import_upload(
     if not report.ok:
         # The service writes nothing on problems; rolling back makes that hold for this page.
         session.rollback()
+    else:
+        record(
+            session,
+            actor=web_actor(request, user),
+            action="registry.import.apply",
+            target_type="import",
+            target_id=report.source,
+            area=chosen,
+            now=datetime.now(UTC),
+            after=report.counts(),
+        )
     return render(
         request,
         "registry/import.html",

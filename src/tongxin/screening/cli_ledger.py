@@ -8,6 +8,7 @@ event already stored, so a dump can always be re-ingested whole.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Ingest a device dump as a trusted source; prints accepted, duplicate and rejected."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.ledger import ingest_events
     from tongxin.settings import get_settings
@@ -68,8 +70,17 @@ def ingest(
     for events in read_ndjson(file, batch):
         with command_session(settings) as session:
             answers = ingest_events(session, events=events, received_at=datetime.now(UTC))
-        for a in answers:
-            counts[a.status] += 1
+            batch_counts: Counter[str] = Counter(a.status for a in answers)
+            record_command(
+                session,
+                action="screening.events.ingest",
+                target_type="dump",
+                target_id=file.name,
+                area=None,
+                after={"events": len(answers), **batch_counts},
+            )
+        for status, n in batch_counts.items():
+            counts[status] += n
     _emit(
         counts,
         as_json=as_json,
@@ -144,8 +155,10 @@ def resolve(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Mark a rejected event resolved with a note; it stays in the ledger."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.ledger import LedgerError, resolve_event
+    from tongxin.screening.models import Round
 
     with command_session() as session:
         try:
@@ -155,6 +168,15 @@ def resolve(
         except LedgerError as exc:
             _fail(f"无法处理事件 {event_id}({exc.code})", str(exc))
         data = {"id": event.id, "code": event.code, "resolved_by": event.resolved_by}
+        rnd = session.get(Round, event.round_id) if event.round_id is not None else None
+        record_command(
+            session,
+            action="screening.event.resolve",
+            target_type="event",
+            target_id=event.id,
+            area=rnd.district_id if rnd else None,
+            after={**data, "resolution": note},
+        )
     _emit(data, as_json=as_json, text=f"已处理 resolved {event_id}")
 
 
@@ -164,6 +186,7 @@ def rebuild(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Recompute a round's projections from its stored events, in arrival order."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.ledger import rebuild_projections
     from tongxin.screening.setup import SetupError, round_by_code
@@ -174,6 +197,14 @@ def rebuild(
         except SetupError:
             _fail(f"未知的轮次 {round_code}", f"unknown round {round_code}")
         report = rebuild_projections(session, round_id=rnd.id)
+        record_command(
+            session,
+            action="screening.projections.rebuild",
+            target_type="round",
+            target_id=rnd.code,
+            area=rnd.district_id,
+            after={"events": report.events, "divergent": len(report.divergent)},
+        )
     data = {
         "events": report.events,
         "accepted": report.accepted,

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Role
+from tongxin.audit.context import web_actor
+from tongxin.audit.service import record
 from tongxin.registry.queries import Scope
 from tongxin.screening import board
 from tongxin.screening.models import Round, Site
@@ -184,6 +186,7 @@ def rejected_page(
 
 @router.post("/rounds/{code}/rejected/{event_id}/resolve")
 def resolve_rejected(
+    request: Request,
     code: str,
     event_id: str,
     resolution: str = Form(..., min_length=1, max_length=300),
@@ -200,16 +203,23 @@ def resolve_rejected(
     if event is None or event.round_id != rnd.id:
         raise HTTPException(status_code=404)
     target = f"/rounds/{rnd.code}/rejected?"
+    now = datetime.now(UTC)
     try:
         resolve_event(
-            session,
-            event_id=event_id,
-            by=user.username,
-            resolution=resolution.strip(),
-            now=datetime.now(UTC),
+            session, event_id=event_id, by=user.username, resolution=resolution.strip(), now=now
         )
     except LedgerError as problem:
         return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
+    record(
+        session,
+        actor=web_actor(request, user),
+        action="screening.event.resolve",
+        target_type="event",
+        target_id=event_id,
+        area=rnd.district_id,
+        now=now,
+        after={"round": rnd.code, "code": event.code, "resolution": resolution.strip()},
+    )
     return RedirectResponse(target + urlencode({"done": event_id}), status_code=303)
 
 
@@ -251,6 +261,7 @@ def recalls_page(
 
 @router.post("/rounds/{code}/recalls/step")
 def recall_step(
+    request: Request,
     code: str,
     tube: str = Form(..., max_length=40),
     position: int = Form(..., ge=1),
@@ -289,6 +300,17 @@ def recall_step(
     if type == "recall_resulted":
         event["result"] = result
     answer = ingest_events(session, events=[event], received_at=now)[0]
+    # The step itself is in the ledger; the log says who took it and from where.
+    record(
+        session,
+        actor=web_actor(request, user),
+        action=f"screening.recall.{type.removeprefix('recall_')}",
+        target_type="recall",
+        target_id=f"{rnd.code}/{tube}/{position}",
+        area=rnd.district_id,
+        now=now,
+        after={"event": event["id"], "status": answer.status, "code": answer.code},
+    )
     target = f"/rounds/{rnd.code}/recalls"
     if answer.status == "rejected":
         message = answer.message or answer.code or "rejected"
