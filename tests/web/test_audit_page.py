@@ -103,3 +103,15 @@ def test_a_page_action_is_logged_with_the_user_and_address(admin, world, db):
     assert (entry.actor, entry.actor_role, entry.source) == ("admin", "admin", "testclient")
     assert entry.community_id == community.id
     assert entry.summary["after"]["imported"] == 2
+
+
+def test_showing_a_full_record_is_logged_as_a_reveal(worker, world, db):
+    code = world.codes[sorted(world.codes)[0]]
+    assert worker.get(f"/residents/{code}").status_code == 200
+    assert worker.get(f"/api/v1/residents/{code}").status_code == 200
+    with Session(db) as s:
+        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "pii.reveal")))
+        community = s.scalar(select(Area).where(Area.code == world.community))
+    assert [(e.actor, e.target_id) for e in entries] == [("worker", code), ("worker", code)]
+    assert community is not None
+    assert all(e.community_id == community.id for e in entries)

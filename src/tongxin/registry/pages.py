@@ -178,11 +178,15 @@ def resident_page(
     resident_code: str,
     session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
+    user: User = Depends(page_user),
 ) -> Response:
     """Show everything about one resident, with the resident code as a QR code."""
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404)
+    search.record_full_read(
+        session, actor=web_actor(request, user), resident=resident, now=datetime.now(UTC)
+    )
     settings = _settings(request)
     detail = search.resident_detail(
         session,
