@@ -6,12 +6,13 @@ describes, so either both are kept or neither is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, select, text, true
+from sqlalchemy import ColumnElement, Text, and_, false, select, text, true, type_coerce
 from sqlalchemy.orm import Session
 
 from tongxin.audit.context import Actor, cli_actor
@@ -141,12 +142,39 @@ def record_command(
 
 
 # Plain rows, not ORM objects: a walk over millions of entries must not fill the identity map.
+# The time and the summary are read as the driver gives them, not through their column
+# types: on SQLite a tamperer can store text that is no JSON or no time, and verify must
+# name that entry instead of failing on it (see _readable).
+_RAW_FIELDS = {"at", "summary"}
 _CHAIN_COLUMNS = [
     AuditEntry.number,
     AuditEntry.prev_hash,
     AuditEntry.hash,
-    *(getattr(AuditEntry, name) for name in CONTENT_FIELDS),
+    *(
+        type_coerce(getattr(AuditEntry, name), Text).label(name)
+        if name in _RAW_FIELDS
+        else getattr(AuditEntry, name)
+        for name in CONTENT_FIELDS
+    ),
 ]
+
+
+def _readable(name: str, value: Any) -> Any:
+    """Turn a raw time or summary into what was hashed; leave an unreadable one as it is.
+
+    An unreadable value cannot hash like the original, so the walk names its entry.
+    """
+    if not isinstance(value, str):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+    try:
+        if name == "summary":
+            return json.loads(value)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True)
@@ -177,7 +205,7 @@ def verify(session: Session, *, key: str | None = None, chunk: int = VERIFY_CHUN
             for row in rows:
                 entry = ChainEntry(
                     number=row.number,
-                    fields={name: row._mapping[name] for name in CONTENT_FIELDS},
+                    fields={name: _readable(name, row._mapping[name]) for name in CONTENT_FIELDS},
                     prev_hash=row.prev_hash,
                     hash=row.hash,
                 )

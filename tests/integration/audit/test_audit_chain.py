@@ -283,3 +283,19 @@ def test_concurrent_writers_do_not_fork_the_chain(db):
     assert errors == []
     verdict = verdict_of(db)
     assert (verdict.checked, verdict.broken) == (30, None)
+
+
+def test_an_unreadable_summary_or_time_is_named_not_a_crash(cli, db):
+    set_up_round(cli)
+    sqlite = db.dialect.name == "sqlite"
+    # SQLite stores any text in any column; PostgreSQL refuses bad JSON and bad times itself.
+    if sqlite:
+        tamper(db, "UPDATE audit_log SET at = 'yesterday' WHERE number = 4")
+        broken = verdict_of(db).broken
+        assert broken is not None
+        assert (broken.number, broken.problem) == (4, Problem.HASH)
+    bad_summary = "not json" if sqlite else '["a"]'
+    tamper(db, f"UPDATE audit_log SET summary = '{bad_summary}' WHERE number = 2")
+    broken = verdict_of(db).broken
+    assert broken is not None
+    assert (broken.number, broken.problem) == (2, Problem.HASH)
