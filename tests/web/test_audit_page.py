@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tests.web.conftest import World, add_user, sign_in
 from tests.web.test_import_page import _csv, _good_rows, _upload
+from tests.web.test_screening_pages import staged  # noqa: F401  (a fixture)
 from tongxin.accounts.rules import Role
 from tongxin.audit.context import Actor
 from tongxin.audit.models import AuditEntry
@@ -115,3 +116,24 @@ def test_showing_a_full_record_is_logged_as_a_reveal(worker, world, db):
     assert [(e.actor, e.target_id) for e in entries] == [("worker", code), ("worker", code)]
     assert community is not None
     assert all(e.community_id == community.id for e in entries)
+
+
+def test_people_acting_on_screening_pages_are_logged(client, staged, db):  # noqa: F811
+    sign_in(client, "admin")
+    client.post(f"/rounds/R1/rejected/{staged['event']}/resubmit", follow_redirects=False)
+    sign_in(client, "worker")
+    client.post(
+        "/rounds/R1/recalls/step",
+        data={"tube": staged["positive"], "position": 3, "type": "recall_notified"},
+        follow_redirects=False,
+    )
+    with Session(db) as s:
+        entries = list(s.scalars(select(AuditEntry).order_by(AuditEntry.number)))
+    assert [(e.action, e.actor, e.actor_role) for e in entries] == [
+        ("screening.event.resubmit", "admin", "admin"),
+        ("screening.recall.notified", "worker", "community_worker"),
+    ]
+    assert entries[0].target_id == staged["event"]
+    assert entries[0].summary["after"]["outcome"] == "malformed"
+    assert entries[1].summary["after"]["status"] == "accepted"
+    assert all(e.district_id is not None for e in entries)

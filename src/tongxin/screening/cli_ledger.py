@@ -12,9 +12,12 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer()
 
@@ -51,6 +54,12 @@ def read_ndjson(path: Path, batch: int = BATCH) -> Iterator[list[Any]]:
         yield items
 
 
+def _count_lines(path: Path) -> int:
+    """Count a dump's lines for the progress bar (a fast pass over the bytes)."""
+    with path.open("rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+
+
 @app.command("ingest")
 def ingest(
     file: Path = typer.Argument(..., help="An NDJSON dump: one event object per line."),
@@ -58,29 +67,43 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Ingest a device dump as a trusted source; prints accepted, duplicate and rejected."""
+    from rich.console import Console
+
     from tongxin.audit.service import record_command
-    from tongxin.commands import command_session
+    from tongxin.commands import progress_bar
+    from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker, session_scope
     from tongxin.screening.ledger import ingest_events
     from tongxin.settings import get_settings
 
     if not file.is_file():
         _fail(f"找不到文件 {file}", f"no such file: {file}")
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    settings = get_settings()
-    for events in read_ndjson(file, batch):
-        with command_session(settings) as session:
-            answers = ingest_events(session, events=events, received_at=datetime.now(UTC))
-            batch_counts: Counter[str] = Counter(a.status for a in answers)
-            record_command(
-                session,
-                action="screening.events.ingest",
-                target_type="dump",
-                target_id=file.name,
-                area=None,
-                after={"events": len(answers), **batch_counts},
-            )
-        for status, n in batch_counts.items():
-            counts[status] += n
+    engine = make_engine(get_settings())
+    factory = make_sessionmaker(engine)
+    try:
+        with (
+            WalCheckpointer(engine),
+            progress_bar(Console(stderr=True), label="导入事件 ingesting") as bar,
+        ):
+            task = bar.add_task("导入事件 ingesting", total=_count_lines(file))
+            for events in read_ndjson(file, batch):
+                with session_scope(factory) as session:
+                    answers = ingest_events(session, events=events, received_at=datetime.now(UTC))
+                    batch_counts: Counter[str] = Counter(a.status for a in answers)
+                    # One entry per committed batch: a crash part-way leaves no batch unlogged.
+                    record_command(
+                        session,
+                        action="screening.events.ingest",
+                        target_type="dump",
+                        target_id=file.name,
+                        area=None,
+                        after={"events": len(answers), **batch_counts},
+                    )
+                for status, n in batch_counts.items():
+                    counts[status] += n
+                bar.advance(task, len(events))
+    finally:
+        engine.dispose()
     _emit(
         counts,
         as_json=as_json,
@@ -158,7 +181,6 @@ def resolve(
     from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.ledger import LedgerError, resolve_event
-    from tongxin.screening.models import Round
 
     with command_session() as session:
         try:
@@ -168,16 +190,54 @@ def resolve(
         except LedgerError as exc:
             _fail(f"无法处理事件 {event_id}({exc.code})", str(exc))
         data = {"id": event.id, "code": event.code, "resolved_by": event.resolved_by}
-        rnd = session.get(Round, event.round_id) if event.round_id is not None else None
         record_command(
             session,
             action="screening.event.resolve",
             target_type="event",
             target_id=event.id,
-            area=rnd.district_id if rnd else None,
+            area=_district_of(session, event.round_id),
             after={**data, "resolution": note},
         )
     _emit(data, as_json=as_json, text=f"已处理 resolved {event_id}")
+
+
+@app.command("resubmit")
+def resubmit(
+    event_id: str = typer.Argument(..., help="The rejected event's id."),
+    by: str = typer.Option("cli", "--by", help="Who resubmitted it."),
+    as_json: bool = typer.Option(False, "--json", help="Print the new answer as JSON."),
+) -> None:
+    """Decide a rejected event again as things stand now (e.g. after registering the person)."""
+    from tongxin.audit.service import record_command
+    from tongxin.commands import command_session
+    from tongxin.screening.ledger import LedgerError, event_by_id, resubmit_event
+
+    with command_session() as session:
+        try:
+            answer = resubmit_event(session, event_id=event_id, by=by, now=datetime.now(UTC))
+        except LedgerError as exc:
+            _fail(f"无法重新判定事件 {event_id}({exc.code})", str(exc))
+        event = event_by_id(session, event_id=event_id)
+        assert event is not None
+        record_command(
+            session,
+            action="screening.event.resubmit",
+            target_type="event",
+            target_id=event_id,
+            area=_district_of(session, event.round_id),
+            after={
+                "by": by,
+                "code": event.code,
+                "new_event": answer.id,
+                "status": answer.status,
+                "outcome": answer.code,
+            },
+        )
+    _emit(
+        answer.wire(),
+        as_json=as_json,
+        text=f"重新判定 resubmitted {event_id}: {answer.status} {answer.code or ''}".rstrip(),
+    )
 
 
 @app.command("rebuild")
@@ -217,3 +277,11 @@ def rebuild(
         text=f"重放 {report.events} 个事件 replayed {report.events} events; "
         f"不一致 divergent {len(report.divergent)}",
     )
+
+
+def _district_of(session: Session, round_id: int | None) -> int | None:
+    """Return the district id of a round (None for an event that named no known round)."""
+    from tongxin.screening.models import Round
+
+    rnd = session.get(Round, round_id) if round_id is not None else None
+    return rnd.district_id if rnd is not None else None
