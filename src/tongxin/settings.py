@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     receipt_to_result_hours: int = Field(
         default=12, description="Longest time from lab receipt to result before reconcile flags it."
     )
+    audit_key: str | None = Field(
+        default=None,
+        description="Key of the audit chain's HMAC; unset means a plain SHA-256 chain.",
+    )
 
     def sqlite_path(self) -> Path | None:
         """Return the file behind a sqlite URL, or None for other engines."""

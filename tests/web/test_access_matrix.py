@@ -148,6 +148,7 @@ CASES = [
         district_wide=True,
     ),
     Case("GET", "/rounds/{code}/recalls", P.RECALL_READ, "/rounds/{}/recalls", "round"),
+    Case("GET", "/audit", P.AUDIT_READ, "/audit"),
     Case(
         "POST",
         "/rounds/{code}/recalls/step",

@@ -33,6 +33,7 @@ def create(
 ) -> None:
     """Create a user with a role and a jurisdiction."""
     from tongxin.accounts.service import AccountError, create_user
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.registry.service import RegistryError, area_by_code
     from tongxin.screening.setup import SetupError, lab_by_code
@@ -57,6 +58,14 @@ def create(
                 "area": area,
                 "lab": lab,
             }
+            record_command(
+                session,
+                action="accounts.user.create",
+                target_type="user",
+                target_id=user.username,
+                area=jurisdiction,
+                after=out,
+            )
     except (AccountError, RegistryError, SetupError) as exc:
         typer.echo(f"error [{exc.code}]: {exc}", err=True)
         raise typer.Exit(2) from None

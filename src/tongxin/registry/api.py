@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission
+from tongxin.audit.context import web_actor
 from tongxin.registry import queries, search
 from tongxin.registry.schemas import AreaNode, AreaOut, AreaTree, ResidentOut, ResidentPage
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, api_requires, api_scope
+from tongxin.web.deps import RequestSession, api_requires, api_scope, api_user
 from tongxin.web.templating import gettext_for
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -129,11 +131,15 @@ def get_resident(
     resident_code: str,
     session: Session = RequestSession,
     scope: queries.Scope = Depends(api_scope),
+    user: User = Depends(api_user),
 ) -> ResidentOut:
     """Return one resident by resident code, with their groups today."""
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404, detail="resident not found")
+    search.record_full_read(
+        session, actor=web_actor(request, user), resident=resident, now=datetime.now(UTC)
+    )
     settings: Settings = request.app.state.settings
     groups = search.resident_groups(
         resident, today=date.today(), elderly_age=settings.elderly_age, child_age=settings.child_age

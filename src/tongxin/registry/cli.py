@@ -54,6 +54,7 @@ def import_file(
     """Import residents; nothing is written unless every row is valid (exit 1 otherwise)."""
     from rich.console import Console
 
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.interop.tables import SUPPORTED_EXTENSIONS, extension_of
     from tongxin.registry.importing import import_residents
@@ -96,6 +97,15 @@ def import_file(
                 today=date.today(),
                 progress=on_progress,
                 batch_rows=settings.import_batch_rows,
+            )
+        if report.ok:
+            record_command(
+                session,
+                action="registry.import.apply",
+                target_type="import",
+                target_id=file.name,
+                area=area,
+                after=report.counts(),
             )
     _print_report(report, as_json=as_json)
     if not report.ok:

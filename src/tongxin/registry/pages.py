@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,12 +12,15 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission
+from tongxin.audit.context import web_actor
+from tongxin.audit.service import record
 from tongxin.registry import queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_scope, requires
+from tongxin.web.deps import RequestSession, page_scope, page_user, requires
 from tongxin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -176,11 +179,15 @@ def resident_page(
     resident_code: str,
     session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
+    user: User = Depends(page_user),
 ) -> Response:
     """Show everything about one resident, with the resident code as a QR code."""
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404)
+    search.record_full_read(
+        session, actor=web_actor(request, user), resident=resident, now=datetime.now(UTC)
+    )
     settings = _settings(request)
     detail = search.resident_detail(
         session,
@@ -231,6 +238,7 @@ def import_upload(
     community: str = Form(""),
     session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
+    user: User = Depends(page_user),
 ) -> Response:
     """Import an uploaded sheet all or nothing and show the report."""
     try:
@@ -264,6 +272,17 @@ def import_upload(
     if not report.ok:
         # The service writes nothing on problems; rolling back makes that hold for this page.
         session.rollback()
+    else:
+        record(
+            session,
+            actor=web_actor(request, user),
+            action="registry.import.apply",
+            target_type="import",
+            target_id=report.source,
+            area=chosen,
+            now=datetime.now(UTC),
+            after=report.counts(),
+        )
     return render(
         request,
         "registry/import.html",

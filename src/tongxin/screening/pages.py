@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission, may
+from tongxin.audit.context import web_actor
+from tongxin.audit.service import record
 from tongxin.registry.models import Area
 from tongxin.registry.queries import Scope
 from tongxin.screening import board
@@ -257,6 +259,7 @@ def rejected_page(
     dependencies=[requires(Permission.SCREENING_RESOLVE)],
 )
 def resolve_rejected(
+    request: Request,
     code: str,
     event_id: str,
     resolution: str = Form(..., min_length=1, max_length=300),
@@ -272,16 +275,27 @@ def resolve_rejected(
     if event is None or event.round_id != rnd.id:
         raise HTTPException(status_code=404)
     target = f"/rounds/{rnd.code}/rejected?"
+    now = datetime.now(UTC)
     try:
         resolve_event(
             session,
             event_id=event_id,
             by=who.user.username,
             resolution=resolution.strip(),
-            now=datetime.now(UTC),
+            now=now,
         )
     except LedgerError as problem:
         return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
+    record(
+        session,
+        actor=web_actor(request, who.user),
+        action="screening.event.resolve",
+        target_type="event",
+        target_id=event_id,
+        area=rnd.district_id,
+        now=now,
+        after={"round": rnd.code, "code": event.code, "resolution": resolution.strip()},
+    )
     return RedirectResponse(target + urlencode({"done": event_id}), status_code=303)
 
 
@@ -290,6 +304,7 @@ def resolve_rejected(
     dependencies=[requires(Permission.SCREENING_RESOLVE)],
 )
 def resubmit_rejected(
+    request: Request,
     code: str,
     event_id: str,
     session: Session = RequestSession,
@@ -304,13 +319,22 @@ def resubmit_rejected(
     if event is None or event.round_id != rnd.id:
         raise HTTPException(status_code=404)
     target = f"/rounds/{rnd.code}/rejected?"
+    now = datetime.now(UTC)
     try:
-        answer = resubmit_event(
-            session, event_id=event_id, by=who.user.username, now=datetime.now(UTC)
-        )
+        answer = resubmit_event(session, event_id=event_id, by=who.user.username, now=now)
     except LedgerError as problem:
         return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
     outcome = {"resubmitted": event_id, "outcome": answer.code or answer.status}
+    record(
+        session,
+        actor=web_actor(request, who.user),
+        action="screening.event.resubmit",
+        target_type="event",
+        target_id=event_id,
+        area=rnd.district_id,
+        now=now,
+        after={"round": rnd.code, "code": event.code, "new_event": answer.id, **outcome},
+    )
     return RedirectResponse(target + urlencode(outcome), status_code=303)
 
 
@@ -351,6 +375,7 @@ def recalls_page(
 
 @router.post("/rounds/{code}/recalls/step", dependencies=[requires(Permission.RECALL_MANAGE)])
 def recall_step(
+    request: Request,
     code: str,
     tube: str = Form(..., max_length=40),
     position: int = Form(..., ge=1),
@@ -397,6 +422,17 @@ def recall_step(
     if type == "recall_resulted":
         event["result"] = result
     answer = ingest_events(session, events=[event], received_at=now)[0]
+    # The step itself is in the ledger; the log says who took it and from where.
+    record(
+        session,
+        actor=web_actor(request, who.user),
+        action=f"screening.recall.{type.removeprefix('recall_')}",
+        target_type="recall",
+        target_id=f"{rnd.code}/{tube}/{position}",
+        area=rnd.district_id,
+        now=now,
+        after={"event": event["id"], "status": answer.status, "code": answer.code},
+    )
     target = f"/rounds/{rnd.code}/recalls"
     if answer.status == "rejected":
         message = answer.message or answer.code or "rejected"

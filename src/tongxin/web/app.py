@@ -87,6 +87,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     from tongxin.accounts import pages as account_pages
+    from tongxin.audit import pages as audit_pages
     from tongxin.registry import api as registry_api
     from tongxin.registry import pages as registry_pages
     from tongxin.screening import api as screening_api
@@ -100,6 +101,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(registry_api.router)
     app.include_router(screening_api_results.router)
     app.include_router(screening_pages.router)
+    app.include_router(audit_pages.router)
     app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)
     return app
 
