@@ -12,6 +12,7 @@ from tongxin.registry import queries, search
 from tongxin.registry.schemas import AreaNode, AreaOut, AreaTree, ResidentOut, ResidentPage
 from tongxin.settings import Settings
 from tongxin.web.deps import RequestSession, api_scope
+from tongxin.web.openapi import error_responses
 from tongxin.web.templating import gettext_for
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -43,7 +44,7 @@ def _node(count: queries.AreaCount) -> AreaNode:
     return AreaNode(area=AreaOut.model_validate(count.area), residents=count.residents)
 
 
-@router.get("/areas", response_model=list[AreaNode])
+@router.get("/areas", response_model=list[AreaNode], responses=error_responses(401))
 def list_roots(
     session: Session = RequestSession, scope: queries.Scope = Depends(api_scope)
 ) -> list[AreaNode]:
@@ -51,7 +52,7 @@ def list_roots(
     return [_node(c) for c in queries.area_counts(session, queries.scope_roots(session, scope))]
 
 
-@router.get("/areas/{code}", response_model=AreaTree)
+@router.get("/areas/{code}", response_model=AreaTree, responses=error_responses(401, 404))
 def get_area(
     code: str,
     session: Session = RequestSession,
@@ -75,7 +76,7 @@ def _out(resident: object, groups: list[str]) -> ResidentOut:
     return out
 
 
-@router.get("/residents", response_model=ResidentPage)
+@router.get("/residents", response_model=ResidentPage, responses=error_responses(401, 404))
 def list_residents(
     request: Request,
     area: str | None = Query(None, description="Area code; the caller's jurisdiction if absent."),
@@ -121,7 +122,9 @@ def list_residents(
     )
 
 
-@router.get("/residents/{resident_code}", response_model=ResidentOut)
+@router.get(
+    "/residents/{resident_code}", response_model=ResidentOut, responses=error_responses(401, 404)
+)
 def get_resident(
     request: Request,
     resident_code: str,

@@ -28,6 +28,7 @@ from tongxin.screening.results import (
 )
 from tongxin.screening.setup import DeviceScope
 from tongxin.web.deps import RequestSession
+from tongxin.web.openapi import error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["screening"])
 
@@ -89,7 +90,7 @@ def _codes(session: Session, scope: DeviceScope) -> tuple[str, str]:
     return round_code, lab_code
 
 
-@router.post("/results", response_model=ResultsAnswer)
+@router.post("/results", response_model=ResultsAnswer, responses=error_responses(400, 401, 403))
 def post_results(
     body: ResultsIn,
     scope: DeviceScope = Depends(lab_scope),
@@ -156,7 +157,10 @@ async def hl7_text(request: Request) -> str:
 @router.post(
     "/results/hl7",
     response_class=Response,
-    responses={200: {"content": {"application/hl7-v2": {}}, "description": "One ACK per message"}},
+    responses={
+        200: {"content": {"application/hl7-v2": {}}, "description": "One ACK per message"},
+        **error_responses(401, 403, 413, 422),
+    },
 )
 def post_results_hl7(
     text: str = Depends(hl7_text),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
@@ -21,7 +21,9 @@ from tongxin import __version__
 from tongxin.db import make_engine, make_sessionmaker
 from tongxin.settings import Settings, get_settings
 from tongxin.web.deps import SignInRequired
+from tongxin.web.guards import refuse_nul_characters
 from tongxin.web.i18n import LanguageFromQuery
+from tongxin.web.openapi import error_responses
 from tongxin.web.templating import WEB_DIR, make_templates, render
 
 # Signed-in sessions end after a working day, since phones and desks in a community office
@@ -37,6 +39,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         version=__version__,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -75,7 +78,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(account_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(registry_api.router)
-    app.include_router(screening_api.router)
+    # Capture's error answers are declared here, for both its routes, until its module
+    # declares them per route (401 token, 404 event, 413/422 batch).
+    app.include_router(screening_api.router, responses=error_responses(401, 404, 413, 422))
     app.include_router(screening_api_results.router)
     app.include_router(screening_pages.router)
     app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)
