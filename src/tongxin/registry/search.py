@@ -116,6 +116,8 @@ def _term_clauses(terms: SearchTerms) -> list[ColumnElement[bool]]:
         bound = _prefix_upper_bound(terms.name)
         if bound is not None:
             clauses.append(Resident.name < bound)
+    # The LIKE patterns below are bound parameters, and parse_terms lets only digits (phone)
+    # and 0-9A-Z (ID suffix) through, so no `%`, `_` or backslash from a user reaches them.
     if terms.phone:
         clauses.append(Resident.phone_tail == terms.phone[-MIN_SUFFIX:])
         if len(terms.phone) > MIN_SUFFIX:
