@@ -161,6 +161,13 @@ async def hl7_text(request: Request) -> str:
         200: {"content": {"application/hl7-v2": {}}, "description": "One ACK per message"},
         **error_responses(401, 403, 413, 422),
     },
+    # The body is read raw by hl7_text, so FastAPI cannot see it; declared for clients.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/hl7-v2": {"schema": {"type": "string"}}},
+        }
+    },
 )
 def post_results_hl7(
     text: str = Depends(hl7_text),
