@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
@@ -23,7 +23,9 @@ from tongxin import __version__
 from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker
 from tongxin.settings import Settings, get_settings
 from tongxin.web.deps import PUBLIC, SignInRequired
+from tongxin.web.guards import refuse_nul_characters
 from tongxin.web.i18n import LanguageFromQuery
+from tongxin.web.openapi import error_responses
 from tongxin.web.templating import WEB_DIR, make_templates, render
 
 # Routes that are not FastAPI routes and so cannot declare access with a dependency: the
@@ -58,6 +60,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         # FastAPI's built-in OpenTelemetry looks its providers up on every request; nothing
         # here exports traces, and on the capture path that lookup cost more than routing.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -95,7 +98,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from tongxin.screening import pages as screening_pages
 
     # Routes are matched in order: the capture endpoint, the busiest by far, goes first.
-    app.include_router(screening_api.router)
+    # Its error answers are declared here for both its routes (401 token, 404 event,
+    # 413/422 batch).
+    app.include_router(screening_api.router, responses=error_responses(401, 404, 413, 422))
     app.include_router(account_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(registry_api.router)
