@@ -58,6 +58,18 @@ class Settings(BaseSettings):
         default=12, description="Longest time from lab receipt to result before reconcile flags it."
     )
 
+    pii_keys: str = Field(
+        default="",
+        description="Personal-data encryption keys 'kid:base64key,...'; the first is current.",
+    )
+    pii_key_file: str = Field(
+        default="var/pii.keys",
+        description="File of 'kid:base64key' lines (first current, 'lookup:' the hash key).",
+    )
+    pii_lookup_key: str = Field(
+        default="", description="Base64 key of the keyed hash used to look up ID numbers."
+    )
+
     def sqlite_path(self) -> Path | None:
         """Return the file behind a sqlite URL, or None for other engines."""
         prefix = "sqlite:///"

@@ -8,12 +8,13 @@ and `name`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from tongxin.privacy.service import id_number_hash
 from tongxin.registry import rules
 from tongxin.registry.models import Area, Household, Residence, Resident
 from tongxin.registry.queries import Scope, residents_under, visible_area
@@ -46,6 +47,9 @@ class SearchTerms:
     name: str | None = None
     phone: str | None = None
     id_suffix: str | None = None
+    # Keyed hash of `id_suffix` when it is longer than a tail: ID numbers are stored sealed,
+    # so anything past the indexed last four is looked up as a whole number.
+    id_hash: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -107,7 +111,7 @@ def _term_clauses(terms: SearchTerms) -> list[ColumnElement[bool]]:
     if terms.id_suffix:
         clauses.append(Resident.id_tail == terms.id_suffix[-MIN_SUFFIX:])
         if len(terms.id_suffix) > MIN_SUFFIX:
-            clauses.append(Resident.id_number.like("%" + terms.id_suffix))
+            clauses.append(Resident.id_number_hash == (terms.id_hash or ""))
     return clauses
 
 
@@ -336,6 +340,8 @@ def resolve_search(
 ) -> ResidentSearch:
     """Turn the raw parameters of a list request into a checked search."""
     terms = parse_terms(name=name, phone=phone, id_suffix=id_suffix)
+    if terms.id_suffix and len(terms.id_suffix) > MIN_SUFFIX:
+        terms = replace(terms, id_hash=id_number_hash(session, terms.id_suffix))
     cursor = after if isinstance(after, int) else parse_after(after)
     if cursor is not None and cursor < 0:
         raise SearchError("after", "after", N_("翻页参数无效"))

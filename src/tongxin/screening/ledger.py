@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tongxin.privacy.service import key_ring, open_payload, seal_event_payloads
 from tongxin.screening.bulk import insert_rows
 from tongxin.screening.checks import Rejection, reject
 from tongxin.screening.decide import Decider, Outcome
@@ -256,6 +257,7 @@ def ingest_events(
             )
         else:
             answers[index] = _answer(item.answer_id, "accepted", flag=outcome.flag)
+    seal_event_payloads(conn, rows)
     insert_rows(conn, table_of(Event), rows)
     write_state(conn, state)
     return cast(list[EventAnswer], answers)
@@ -357,7 +359,8 @@ def rebuild_projections(
         if not stored:
             return report
         last = stored[-1].number
-        items = [(row, _parse(row.payload)) for row in stored]
+        ring = key_ring(session)
+        items = [(row, _parse(open_payload(ring, row.payload))) for row in stored]
         valid = [i.event for _r, i in items if i.event is not None]
         state = load_state(session.connection(), _wants(valid, None), round_ids=[round_id])
         decider = Decider(state, scope=None, recall_due=due)

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from tongxin.db import Base
+from tongxin.privacy.service import hashed_numbers
 from tongxin.registry.models import Resident
 from tongxin.screening.ledger_state import (
     TUBE_FIELDS,
@@ -201,7 +202,7 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
         Resident.id,
         Resident.resident_code,
         Resident.id_type,
-        Resident.id_number,
+        Resident.id_number_hash,
         Resident.household_id,
         Resident.building_id,
         Resident.key_group,
@@ -219,15 +220,17 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
     rows: list[Any] = []
     for part in chunks(wants.resident_codes):
         rows += conn.execute(select(*cols).where(one_of(conn, Resident.resident_code, part))).all()
+    # ID numbers are stored sealed: people are found by the keyed hash of their number.
+    number_of = hashed_numbers(conn, {n for _t, n in wants.id_numbers})
     by_type: dict[str, set[str]] = defaultdict(set)
     for id_type, number in wants.id_numbers:
-        by_type[id_type].add(number)
-    for id_type, numbers_of_type in by_type.items():
-        # (id_type, id_number) is the unique index: name both so it is used.
-        for part in chunks(numbers_of_type):
+        by_type[id_type].add(number_of.hash_of[number])
+    for id_type, hashes_of_type in by_type.items():
+        # (id_type, id_number_hash) is the unique index: name both so it is used.
+        for part in chunks(hashes_of_type):
             rows += conn.execute(
                 select(*cols).where(
-                    Resident.id_type == id_type, one_of(conn, Resident.id_number, part)
+                    Resident.id_type == id_type, one_of(conn, Resident.id_number_hash, part)
                 )
             ).all()
     for r in rows:
@@ -239,11 +242,12 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
             (r.building_id, r.compound_id, r.community_id, r.street_id, r.district_id),
         )
         st.by_code[r.resident_code] = info
-        st.by_document[(r.id_type, r.id_number)] = info
+        document = number_of.number_of.get(r.id_number_hash)
+        if document is not None:
+            st.by_document[(r.id_type, document)] = info
         if single is not None and r.swabbed:
             st.sampled.add((single, f"r{r.id}"))
     resident_ids = {p.id for p in st.by_code.values()}
-    numbers = {n for _t, n in wants.id_numbers}
     for rid in round_ids:
         for part in chunks(resident_ids if single is None else ()):
             for (resident_id,) in conn.execute(
@@ -252,17 +256,17 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
                 .distinct()
             ):
                 st.sampled.add((rid, f"r{resident_id}"))
-        for part in chunks(numbers):
-            for (number,) in conn.execute(
-                select(Swab.id_number)
+        for part in chunks(number_of.number_of):
+            for (hashed,) in conn.execute(
+                select(Swab.id_number_hash)
                 .where(
                     Swab.round_id == rid,
-                    one_of(conn, Swab.id_number, part),
+                    one_of(conn, Swab.id_number_hash, part),
                     Swab.resident_id.is_(None),
                 )
                 .distinct()
             ):
-                st.sampled.add((rid, f"d{number}"))
+                st.sampled.add((rid, f"d{number_of.number_of[hashed]}"))
 
 
 def _load_members_and_recalls(conn: Connection, st: State, wants: Wants) -> None:
