@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, String, bindparam, func, select, type_coerce, update
@@ -102,6 +103,23 @@ class Viewer:
     username: str
     role: str
     where: str | None = None  # IP address or device, when known
+
+
+def command_viewer() -> Viewer:
+    """Return the viewer of a CLI command: the operating-system account that runs it."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        name = "unknown"
+    return Viewer(username=name, role="cli", where="command line")
+
+
+def export_stamp(viewer: Viewer, at: datetime) -> str:
+    """Return the "who, when" line every export file carries."""
+    who = f"导出人 Exported by: {viewer.username} ({viewer.role})"
+    return f"{who}  导出时间 Exported at: {at:%Y-%m-%d %H:%M:%S %Z}".strip()
 
 
 def note_full_display(

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from tongxin.privacy.rules import Detail, may_see_full, shown
+from tongxin.privacy.service import note_full_display
 from tongxin.registry import queries, search
+from tongxin.registry.models import Resident
 from tongxin.registry.schemas import AreaNode, AreaOut, AreaTree, ResidentOut, ResidentPage
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, api_scope
+from tongxin.web.deps import RequestSession, api_scope, request_viewer
 from tongxin.web.templating import gettext_for
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -69,9 +73,14 @@ def get_area(
     )
 
 
-def _out(resident: object, groups: list[str]) -> ResidentOut:
+def _out(
+    resident: Resident, groups: list[str], *, full_id: bool = False, full_phone: bool = False
+) -> ResidentOut:
     out = ResidentOut.model_validate(resident)
     out.groups = groups
+    # Masked unless the caller decided (by role, and noted it) that the full value is shown.
+    out.id_number = shown(resident.id_number, Detail.ID_NUMBER, full=full_id)
+    out.phone = shown(resident.phone, Detail.PHONE, full=full_phone) or None
     return out
 
 
@@ -125,15 +134,32 @@ def list_residents(
 def get_resident(
     request: Request,
     resident_code: str,
+    show: Literal["id_number"] | None = Query(
+        None, description="`id_number`: the full ID number (roles that need it; audited)."
+    ),
     session: Session = RequestSession,
     scope: queries.Scope = Depends(api_scope),
 ) -> ResidentOut:
-    """Return one resident by resident code, with their groups today."""
+    """Return one resident by resident code, with their groups today.
+
+    The ID number is masked unless `show=id_number` and the caller's role may see it (403
+    otherwise); the phone is whole for roles that call people. Full values are noted.
+    """
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404, detail="resident not found")
+    viewer = request_viewer(request)
+    full_id = show == Detail.ID_NUMBER.value
+    if full_id and not may_see_full(viewer.role, Detail.ID_NUMBER):
+        raise HTTPException(status_code=403, detail="your role may not see full ID numbers")
+    full_phone = may_see_full(viewer.role, Detail.PHONE) and bool(resident.phone)
+    target = f"resident {resident.resident_code}"
+    if full_id:
+        note_full_display(session, viewer=viewer, what=Detail.ID_NUMBER, target=target)
+    if full_phone:
+        note_full_display(session, viewer=viewer, what=Detail.PHONE, target=target)
     settings: Settings = request.app.state.settings
     groups = search.resident_groups(
         resident, today=date.today(), elderly_age=settings.elderly_age, child_age=settings.child_age
     )
-    return _out(resident, [g.value for g in groups])
+    return _out(resident, [g.value for g in groups], full_id=full_id, full_phone=full_phone)

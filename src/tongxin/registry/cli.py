@@ -181,6 +181,7 @@ def export_file(
     from rich.console import Console
 
     from tongxin.commands import command_session
+    from tongxin.privacy.service import command_viewer
     from tongxin.registry.exporting import export_residents
     from tongxin.registry.service import RegistryError, area_by_code
 
@@ -194,7 +195,12 @@ def export_file(
             node = area_by_code(session, area)
             with _export_progress(err) as on_progress:
                 summary = export_residents(
-                    session, area=node, out=out, now=datetime.now(UTC), progress=on_progress
+                    session,
+                    area=node,
+                    out=out,
+                    now=datetime.now(UTC),
+                    exported_by=command_viewer(),
+                    progress=on_progress,
                 )
         except RegistryError as exc:
             raise _fail(err, f"无法导出 {area}", f"cannot export {area}: {exc}") from None

@@ -12,11 +12,13 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from tongxin.privacy.rules import Detail, may_see_full, shown
+from tongxin.privacy.service import note_full_display
 from tongxin.registry import queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_scope
+from tongxin.web.deps import RequestSession, page_scope, request_viewer
 from tongxin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -173,13 +175,30 @@ def _list_context(
 def resident_page(
     request: Request,
     resident_code: str,
+    show: str | None = None,
     session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
 ) -> Response:
-    """Show everything about one resident, with the resident code as a QR code."""
+    """Show everything about one resident, with the resident code as a QR code.
+
+    The ID number is masked; roles that need it get a "显示完整" link (`?show=id_number`),
+    and the phone is whole for roles that call people. Every full value shown is noted.
+    """
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404)
+    viewer = request_viewer(request)
+    may_reveal_id = may_see_full(viewer.role, Detail.ID_NUMBER)
+    wants_id = show == Detail.ID_NUMBER.value
+    if wants_id and not may_reveal_id:
+        raise HTTPException(status_code=403)
+    full_id = wants_id
+    full_phone = may_see_full(viewer.role, Detail.PHONE) and bool(resident.phone)
+    target = f"resident {resident.resident_code}"
+    if full_id:
+        note_full_display(session, viewer=viewer, what=Detail.ID_NUMBER, target=target)
+    if full_phone:
+        note_full_display(session, viewer=viewer, what=Detail.PHONE, target=target)
     settings = _settings(request)
     detail = search.resident_detail(
         session,
@@ -194,6 +213,10 @@ def resident_page(
         "registry/resident.html",
         {
             "detail": detail,
+            "id_number": shown(resident.id_number, Detail.ID_NUMBER, full=full_id),
+            "id_revealed": full_id,
+            "may_reveal_id": may_reveal_id and not full_id,
+            "phone": shown(resident.phone, Detail.PHONE, full=full_phone),
             "crumbs": queries.breadcrumb(session, scope, detail.address[-1]),
             "qr_svg": Markup(qr.svg_inline(dark="#1f2933", border=2, omitsize=True)),
         },

@@ -117,6 +117,7 @@ def coverage_command(
 
 def _export(kind_value: str, round_code: str, area_code: str, out: Path, as_json: bool) -> None:
     from tongxin.commands import command_session
+    from tongxin.privacy.service import command_viewer
     from tongxin.screening.exports import ExportError, ListKind, export_list
 
     if out.suffix.lower() != ".xlsx":
@@ -132,6 +133,7 @@ def _export(kind_value: str, round_code: str, area_code: str, out: Path, as_json
                 kind=ListKind(kind_value),
                 out=out,
                 now=datetime.now(UTC),
+                exported_by=command_viewer(),
             )
         except ExportError as problem:
             _fail(f"无法导出:{problem}", f"cannot export: {problem}")

@@ -19,13 +19,15 @@ from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Role
+from tongxin.privacy.rules import Detail, may_see_full
+from tongxin.privacy.service import note_full_display
 from tongxin.registry.queries import Scope
 from tongxin.screening import board
 from tongxin.screening.models import Round, Site
 from tongxin.screening.reconcile import reconcile
 from tongxin.screening.rejected import unresolved_flagged, unresolved_rejected
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_scope, page_user, scope_of
+from tongxin.web.deps import RequestSession, page_scope, page_user, request_viewer, scope_of
 from tongxin.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -234,12 +236,24 @@ def recalls_page(
         include_walk_ins=scope.whole,
         show_closed=closed,
     )
+    # Recalled people are phoned to be isolated and resampled: whole phones for those who call.
+    phone_full = may_see_full(user.role, Detail.PHONE)
+    phones = sum(1 for r in rows if r.phone)
+    if phone_full and phones:
+        note_full_display(
+            session,
+            viewer=request_viewer(request),
+            what=Detail.PHONE,
+            target=f"recall board of round {rnd.code}",
+            count=phones,
+        )
     return render(
         request,
         "screening/recalls.html",
         {
             "rnd": rnd,
             "rows": rows,
+            "phone_full": phone_full,
             "closed": closed,
             "may_act": user.role in RECALLERS,
             "problem": problem,

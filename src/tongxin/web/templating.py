@@ -12,6 +12,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from starlette.responses import HTMLResponse
 
 from tongxin import __version__
+from tongxin.privacy.rules import mask_id_number, mask_phone
 from tongxin.settings import Settings
 from tongxin.web import i18n
 
@@ -29,22 +30,6 @@ def template_dirs() -> list[Path]:
     return dirs
 
 
-def mask_phone(phone: str | None) -> str:
-    """Hide the middle of a mobile number the way Chinese services show it."""
-    if not phone:
-        return ""
-    if len(phone) < 8:
-        return phone
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def mask_id(number: str | None) -> str:
-    """Show only the last four characters of an ID number."""
-    if not number:
-        return ""
-    return "****" + number[-4:]
-
-
 def make_templates(settings: Settings) -> Jinja2Templates:
     """Build the environment: area loaders, autoescape, strict undefined, gettext."""
     env = Environment(
@@ -55,8 +40,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     i18n.install(env)
+    # Lists and summaries show personal details masked (tongxin.privacy.rules).
     env.filters["mask_phone"] = mask_phone
-    env.filters["mask_id"] = mask_id
+    env.filters["mask_id"] = mask_id_number
     env.globals["version"] = __version__
     env.globals["locales"] = i18n.LOCALES
     return Jinja2Templates(env=env)
