@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -160,6 +161,19 @@ def test_recall_board_lists_each_member_with_address_phone_and_overdue_flag(clie
     assert "1栋 1单元 101" in page.text
     assert "13800000010" in page.text
     assert page.text.count("row-overdue") == 10  # due 24 h after a 2022 result
+
+
+def test_the_recall_board_masks_phones_for_roles_that_do_not_call_people(client, staged, caplog):
+    caplog.set_level(logging.INFO, logger="tongxin.privacy.display")
+    sign_in(client, "admin")
+    page = client.get("/rounds/R1/recalls").text
+    assert "138****0010" in page and "13800000010" not in page
+    assert not [r for r in caplog.records if r.name == "tongxin.privacy.display"]
+
+    sign_in(client, "worker")
+    client.get("/rounds/R1/recalls")
+    [noted] = [r.getMessage() for r in caplog.records if r.name == "tongxin.privacy.display"]
+    assert noted.startswith("full display: worker (community_worker) saw phone of recall board")
 
 
 def test_a_recall_step_goes_through_the_ledger_as_a_web_device(client, staged, db):

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from tongxin.privacy.crypto import KeyRing, is_sealed, key_id_of
 from tongxin.privacy.keys import ring_of
-from tongxin.privacy.rules import Detail
+from tongxin.privacy.rules import Detail, may_see_full
 
 log = logging.getLogger("tongxin.privacy.display")
 
 PAYLOAD_ID_COLUMN = "events.payload.person.id_number"
+PAYLOAD_SOURCE = "events.payload"
 
 
 def key_ring(bind: Session | Connection) -> KeyRing:
@@ -64,33 +65,61 @@ def add_id_hashes(bind: Session | Connection, rows: Iterable[dict[str, Any]]) ->
 # --- the event log ------------------------------------------------------------------------
 
 
+# Where personal data sits in a stored event payload: the ID number a swab_taken by ID
+# details carries, and the text of a line that was not JSON at all (it may hold anything).
+PAYLOAD_FIELDS: tuple[tuple[str, ...], ...] = (("person", "id_number"), ("unparsed",))
+
+
+def _column(path: tuple[str, ...]) -> str:
+    return "events.payload." + ".".join(path)
+
+
+def _get(payload: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(payload, Mapping):
+            return None
+        payload = payload.get(part)
+    return payload
+
+
+def _with(payload: Mapping[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    head, *rest = path
+    inner = value if not rest else _with(payload[head], tuple(rest), value)
+    return {**payload, head: inner}
+
+
 def seal_payload(ring: KeyRing, payload: Any) -> Any:
-    """Return an event payload whose person.id_number is sealed (other payloads unchanged)."""
-    person = payload.get("person") if isinstance(payload, Mapping) else None
-    number = person.get("id_number") if isinstance(person, Mapping) else None
-    if not isinstance(number, str) or is_sealed(number):
-        return payload
-    assert isinstance(payload, Mapping) and isinstance(person, Mapping)
-    sealed = ring.encrypt(number, column=PAYLOAD_ID_COLUMN)
-    return {**payload, "person": {**person, "id_number": sealed}}
+    """Return an event payload with its personal fields sealed (other payloads unchanged).
+
+    Every string there is sealed, even one that looks sealed already, so nothing a device
+    sends is later mistaken for a stored value.
+    """
+    for path in PAYLOAD_FIELDS:
+        value = _get(payload, path)
+        if isinstance(value, str):
+            payload = _with(payload, path, ring.encrypt(value, column=_column(path)))
+    return payload
 
 
 def seal_event_payloads(bind: Session | Connection, rows: Iterable[dict[str, Any]]) -> None:
-    """Seal the ID number in each event row's payload before the row is stored."""
+    """Seal the personal fields of each event row's payload before the row is stored."""
     ring = ring_of(bind)
     for row in rows:
         row["payload"] = seal_payload(ring, row["payload"])
 
 
 def open_payload(ring: KeyRing, payload: Any) -> Any:
-    """Return a stored event payload with person.id_number opened again, as the device sent it."""
-    person = payload.get("person") if isinstance(payload, Mapping) else None
-    number = person.get("id_number") if isinstance(person, Mapping) else None
-    if not is_sealed(number):
-        return payload
-    assert isinstance(payload, Mapping) and isinstance(person, Mapping)
-    plain = ring.decrypt(str(number), column=PAYLOAD_ID_COLUMN)
-    return {**payload, "person": {**person, "id_number": plain}}
+    """Return a stored event payload with its sealed fields opened, as the device sent it."""
+    for path in PAYLOAD_FIELDS:
+        value = _get(payload, path)
+        if is_sealed(value):
+            payload = _with(payload, path, ring.decrypt(str(value), column=_column(path)))
+    return payload
+
+
+def payload_tokens(payload: Any) -> list[str]:
+    """Return the sealed values a stored payload holds."""
+    return [str(v) for path in PAYLOAD_FIELDS if is_sealed(v := _get(payload, path))]
 
 
 # --- full values on screens and in exports ---------------------------------------------------
@@ -141,12 +170,44 @@ def note_full_display(
     )
 
 
+class RevealRefused(PermissionError):
+    """The viewer's role may not see this detail whole."""
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """Which details of one person's record are shown whole to this viewer."""
+
+    full_id: bool
+    full_phone: bool
+    may_reveal_id: bool
+
+
+def view_record(
+    session: Session, *, viewer: Viewer, target: str, has_phone: bool, reveal_id: bool
+) -> RecordView:
+    """Decide what a person's record shows whole, noting each full value; refuse a reveal.
+
+    The ID number is whole only when asked for (`reveal_id`) by a role that may see it;
+    the phone is whole for roles that call people.
+    """
+    may_reveal_id = may_see_full(viewer.role, Detail.ID_NUMBER)
+    if reveal_id and not may_reveal_id:
+        raise RevealRefused(f"role {viewer.role} may not see full ID numbers")
+    full_phone = has_phone and may_see_full(viewer.role, Detail.PHONE)
+    if reveal_id:
+        note_full_display(session, viewer=viewer, what=Detail.ID_NUMBER, target=target)
+    if full_phone:
+        note_full_display(session, viewer=viewer, what=Detail.PHONE, target=target)
+    return RecordView(reveal_id, full_phone, may_reveal_id)
+
+
 # --- rotation and status -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Source:
-    """A place sealed values live: a table column, or the person in swab_taken payloads."""
+    """A place sealed values live: a table column, or the personal fields of event payloads."""
 
     name: str
     table: str
@@ -158,7 +219,7 @@ class Source:
 SOURCES = (
     Source("residents.id_number", "residents", "id", "id_number"),
     Source("swabs.id_number", "swabs", "id", "id_number"),
-    Source(PAYLOAD_ID_COLUMN, "events", "number", "payload", payload=True),
+    Source(PAYLOAD_SOURCE, "events", "number", "payload", payload=True),
 )
 
 
@@ -172,26 +233,19 @@ def _scan(session: Session, source: Source, *, after: int, limit: int) -> list[A
     t = _table(session, source)
     key, value = t.c[source.key], t.c[source.value]
     raw = type_coerce(value, JSON if source.payload else String)
+    # Every event is read, not only swab_taken: a malformed event keeps what it was sent.
     stmt = select(key, raw).where(key > after, value.is_not(None)).order_by(key).limit(limit)
-    if source.payload:
-        stmt = stmt.where(t.c.type == "swab_taken")
     return list(session.execute(stmt).tuples())
 
 
-def _stored_token(source: Source, raw: Any) -> str | None:
-    if not source.payload:
-        return str(raw)
-    person = raw.get("person") if isinstance(raw, Mapping) else None
-    number = person.get("id_number") if isinstance(person, Mapping) else None
-    return number if is_sealed(number) else None
+def _stored_tokens(source: Source, raw: Any) -> list[str]:
+    return payload_tokens(raw) if source.payload else [str(raw)]
 
 
 def count_rows(session: Session, source: Source) -> int:
     """Count the rows of a source that may hold a sealed value (the rotation's total)."""
     t = _table(session, source)
     stmt = select(func.count()).select_from(t).where(t.c[source.value].is_not(None))
-    if source.payload:
-        stmt = stmt.where(t.c.type == "swab_taken")
     return int(session.scalar(stmt) or 0)
 
 
@@ -212,13 +266,13 @@ def rotate_batch(session: Session, *, source: Source, after: int, limit: int) ->
         return Batch(after, 0, 0)
     changed: list[dict[str, Any]] = []
     for key, raw in rows:
-        token = _stored_token(source, raw)
-        if token is None or key_id_of(token) == ring.current:
+        tokens = _stored_tokens(source, raw)
+        if all(key_id_of(token) == ring.current for token in tokens):
             continue
         if source.payload:
             fresh: Any = seal_payload(ring, open_payload(ring, raw))
         else:
-            fresh = ring.encrypt(ring.decrypt(token, column=source.name), column=source.name)
+            fresh = ring.encrypt(ring.decrypt(tokens[0], column=source.name), column=source.name)
         changed.append({"b_key": key, "b_value": fresh})
     if changed:
         t = _table(session, source)
@@ -241,8 +295,7 @@ def key_counts(
         after = 0
         while rows := _scan(session, source, after=after, limit=batch):
             for _key, raw in rows:
-                token = _stored_token(source, raw)
-                if token is not None:
+                for token in _stored_tokens(source, raw):
                     counts[key_id_of(token)] += 1
             after = int(rows[-1][0])
             if progress:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from tongxin.privacy.rules import Detail, may_see_full, shown
-from tongxin.privacy.service import note_full_display
+from tongxin.privacy.rules import Detail, shown
+from tongxin.privacy.service import RevealRefused, view_record
 from tongxin.registry import queries, search
 from tongxin.registry.models import Resident
 from tongxin.registry.schemas import AreaNode, AreaOut, AreaTree, ResidentOut, ResidentPage
@@ -148,18 +148,22 @@ def get_resident(
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404, detail="resident not found")
-    viewer = request_viewer(request)
-    full_id = show == Detail.ID_NUMBER.value
-    if full_id and not may_see_full(viewer.role, Detail.ID_NUMBER):
-        raise HTTPException(status_code=403, detail="your role may not see full ID numbers")
-    full_phone = may_see_full(viewer.role, Detail.PHONE) and bool(resident.phone)
-    target = f"resident {resident.resident_code}"
-    if full_id:
-        note_full_display(session, viewer=viewer, what=Detail.ID_NUMBER, target=target)
-    if full_phone:
-        note_full_display(session, viewer=viewer, what=Detail.PHONE, target=target)
+    try:
+        view = view_record(
+            session,
+            viewer=request_viewer(request),
+            target=f"resident {resident.resident_code}",
+            has_phone=bool(resident.phone),
+            reveal_id=show == Detail.ID_NUMBER.value,
+        )
+    except RevealRefused:
+        raise HTTPException(
+            status_code=403, detail="your role may not see full ID numbers"
+        ) from None
     settings: Settings = request.app.state.settings
     groups = search.resident_groups(
         resident, today=date.today(), elderly_age=settings.elderly_age, child_age=settings.child_age
     )
-    return _out(resident, [g.value for g in groups], full_id=full_id, full_phone=full_phone)
+    return _out(
+        resident, [g.value for g in groups], full_id=view.full_id, full_phone=view.full_phone
+    )

@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from tongxin.privacy.rules import Detail, may_see_full, shown
-from tongxin.privacy.service import note_full_display
+from tongxin.privacy.rules import Detail, shown
+from tongxin.privacy.service import RevealRefused, view_record
 from tongxin.registry import queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
@@ -187,18 +187,16 @@ def resident_page(
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404)
-    viewer = request_viewer(request)
-    may_reveal_id = may_see_full(viewer.role, Detail.ID_NUMBER)
-    wants_id = show == Detail.ID_NUMBER.value
-    if wants_id and not may_reveal_id:
-        raise HTTPException(status_code=403)
-    full_id = wants_id
-    full_phone = may_see_full(viewer.role, Detail.PHONE) and bool(resident.phone)
-    target = f"resident {resident.resident_code}"
-    if full_id:
-        note_full_display(session, viewer=viewer, what=Detail.ID_NUMBER, target=target)
-    if full_phone:
-        note_full_display(session, viewer=viewer, what=Detail.PHONE, target=target)
+    try:
+        view = view_record(
+            session,
+            viewer=request_viewer(request),
+            target=f"resident {resident.resident_code}",
+            has_phone=bool(resident.phone),
+            reveal_id=show == Detail.ID_NUMBER.value,
+        )
+    except RevealRefused:
+        raise HTTPException(status_code=403) from None
     settings = _settings(request)
     detail = search.resident_detail(
         session,
@@ -213,10 +211,10 @@ def resident_page(
         "registry/resident.html",
         {
             "detail": detail,
-            "id_number": shown(resident.id_number, Detail.ID_NUMBER, full=full_id),
-            "id_revealed": full_id,
-            "may_reveal_id": may_reveal_id and not full_id,
-            "phone": shown(resident.phone, Detail.PHONE, full=full_phone),
+            "id_number": shown(resident.id_number, Detail.ID_NUMBER, full=view.full_id),
+            "id_revealed": view.full_id,
+            "may_reveal_id": view.may_reveal_id and not view.full_id,
+            "phone": shown(resident.phone, Detail.PHONE, full=view.full_phone),
             "crumbs": queries.breadcrumb(session, scope, detail.address[-1]),
             "qr_svg": Markup(qr.svg_inline(dark="#1f2933", border=2, omitsize=True)),
         },

@@ -16,11 +16,13 @@ from tests.factories.events import Device
 from tests.factories.screening import ROUND_START, build_round
 from tests.integration.registry.import_files import csv_bytes
 from tongxin.registry.importing import import_residents
-from tongxin.screening.ledger import ingest_events
+from tongxin.screening.ledger import Unparsed, ingest_events
 
-# A resident card whose check character is X, and a walk-in's card (not in the registry).
+# A resident card whose check character is X, a walk-in's card (not in the registry), and
+# the card of someone whose swab reached the server as a broken line of a dump file.
 RESIDENT_NUMBER = "52011319850309018X"
 WALK_IN_NUMBER = "11010519491231002X"
+BROKEN_LINE_NUMBER = "130503196704010016"
 TODAY = date(2022, 9, 23)
 
 
@@ -53,8 +55,13 @@ def stage(session: Session) -> Staged:
         name="访客",
         phone="13912345678",
     )
-    answers = ingest_events(session, events=[walk_in], received_at=ROUND_START + timedelta(hours=1))
-    assert [a.status for a in answers] == ["accepted"]
+    broken = Unparsed(
+        '{"type": "swab_taken", "person": {"id_number": "' + BROKEN_LINE_NUMBER, "pad-1.ndjson:7"
+    )
+    answers = ingest_events(
+        session, events=[walk_in, broken], received_at=ROUND_START + timedelta(hours=1)
+    )
+    assert [a.status for a in answers] == ["accepted", "rejected"]
     return Staged(numbers, rs.round.code)
 
 

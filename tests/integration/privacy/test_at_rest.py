@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.integration.privacy.stored import (
+    BROKEN_LINE_NUMBER,
     RESIDENT_NUMBER,
     WALK_IN_NUMBER,
     raw_database_bytes,
@@ -12,7 +13,7 @@ from tests.integration.privacy.stored import (
 )
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.privacy.keys import ring_of
-from tongxin.privacy.service import PAYLOAD_ID_COLUMN
+from tongxin.privacy.service import PAYLOAD_ID_COLUMN, open_payload
 from tongxin.registry.models import Resident
 from tongxin.screening.models import Event, Swab
 from tongxin.screening.rejected import unresolved_flagged
@@ -25,7 +26,7 @@ def test_no_plaintext_id_number_is_in_the_database_file_or_dump(db, database_url
     raw = raw_database_bytes(db, database_url)
 
     assert b"resident" in raw  # the bytes really are the database
-    for number in [*staged.numbers, WALK_IN_NUMBER]:
+    for number in [*staged.numbers, WALK_IN_NUMBER, BROKEN_LINE_NUMBER]:
         assert number.encode() not in raw, number
     # Not even the digits before the check character, nor the walk-in's.
     assert RESIDENT_NUMBER[:-1].encode() not in raw
@@ -53,6 +54,9 @@ def test_readers_get_the_numbers_back_and_lookups_use_the_keyed_hash(db):
         assert sealed.startswith("v1:") and ring.decrypt(sealed, column=PAYLOAD_ID_COLUMN) == (
             WALK_IN_NUMBER
         )
+        broken = s.scalar(select(Event.payload).where(Event.status == "rejected"))
+        assert broken["unparsed"].startswith("v1:") and broken["where"] == "pad-1.ndjson:7"
+        assert BROKEN_LINE_NUMBER in open_payload(ring, broken)["unparsed"]
 
 
 def test_comparing_a_sealed_column_directly_is_refused(db):

@@ -3,8 +3,9 @@
 ID numbers of residents and walk-in swabs are stored sealed (AES-GCM, "v1:<kid>:...") with a
 keyed hash next to them for exact lookups; the unique (id_type, id_number) becomes
 (id_type, id_number_hash) and the walk-in index moves to the hash. Rows already present are
-sealed here with the key ring of the engine's settings (the event log's swab_taken payloads
-too), so an upgrade of a populated database needs the keys configured; an empty one does not.
+sealed here with the key ring of the engine's settings (the personal fields of the event
+log's payloads too), so an upgrade of a populated database needs the keys configured; an
+empty one does not.
 
 Revision ID: 0006
 Revises: 0005
@@ -63,10 +64,7 @@ def _seal_existing(conn: Any) -> None:
                     ],
                 )
     events = sa.table("events", sa.column("number", sa.Integer), sa.column("payload", sa.JSON))
-    query = (
-        "SELECT number FROM events WHERE number > :last AND type = 'swab_taken' "
-        "ORDER BY number LIMIT :n"
-    )
+    query = "SELECT number FROM events WHERE number > :last ORDER BY number LIMIT :n"
     for rows in _rows(conn, query):
         ids = [int(r[0]) for r in rows]
         changed = []
@@ -86,11 +84,13 @@ def _seal_existing(conn: Any) -> None:
 
 
 def _has_plain_number(payload: Any) -> bool:
-    from tongxin.privacy.crypto import is_sealed
+    from tongxin.privacy.service import payload_tokens
 
     person = payload.get("person") if isinstance(payload, dict) else None
     number = person.get("id_number") if isinstance(person, dict) else None
-    return isinstance(number, str) and not is_sealed(number)
+    unparsed = payload.get("unparsed") if isinstance(payload, dict) else None
+    has_text = isinstance(number, str) or isinstance(unparsed, str)
+    return has_text and not payload_tokens(payload)
 
 
 def upgrade() -> None:
