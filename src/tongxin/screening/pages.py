@@ -22,6 +22,8 @@ from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission, may
 from tongxin.audit.context import web_actor
 from tongxin.audit.service import record
+from tongxin.privacy.rules import Detail, may_see_full
+from tongxin.privacy.service import note_full_display
 from tongxin.registry.models import Area
 from tongxin.registry.queries import Scope
 from tongxin.screening import board
@@ -29,7 +31,7 @@ from tongxin.screening.models import Round, RoundLab, Site
 from tongxin.screening.reconcile import reconcile
 from tongxin.screening.rejected import unresolved_flagged, unresolved_rejected
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_user, requires, scope_of
+from tongxin.web.deps import RequestSession, page_user, request_viewer, requires, scope_of
 from tongxin.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -358,12 +360,25 @@ def recalls_page(
         include_walk_ins=who.scope.whole,
         show_closed=closed,
     )
+    # Recalled people are phoned to be isolated and resampled: whole phones for those who call.
+    phone_full = may_see_full(who.user.role, Detail.PHONE)
+    phones = sum(1 for r in rows if r.phone)
+    if phone_full and phones:
+        note_full_display(
+            session,
+            viewer=request_viewer(request),
+            what=Detail.PHONE,
+            target=f"recall board of round {rnd.code}",
+            count=phones,
+            area=rnd.district_id,
+        )
     return render(
         request,
         "screening/recalls.html",
         {
             "rnd": rnd,
             "rows": rows,
+            "phone_full": phone_full,
             "closed": closed,
             "may_act": who.may(Permission.RECALL_MANAGE),
             "problem": problem,
