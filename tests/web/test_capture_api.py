@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from tests.factories.events import Device
-from tests.factories.screening import RoundSetup, build_round
+from tests.factories.screening import RoundSetup, build_round_with_live_tokens
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry.rules import resident_code
 from tongxin.screening.api import MAX_EVENTS
@@ -26,12 +26,7 @@ CODES = [resident_code(10_000 + i) for i in range(30)]
 def rs(db: Engine) -> RoundSetup:
     """The factory round, with its tokens issued now (the factory's are from 2022)."""
     with session_scope(make_sessionmaker(db)) as s:
-        r = build_round(s)
-        s.execute(delete(DeviceToken))
-        now = datetime.now(UTC)
-        r.site_token, _ = issue_device_token(s, round=r.round, device="pad-1", now=now, site=r.site)
-        r.lab_token, _ = issue_device_token(s, round=r.round, device="lab-1", now=now, lab=r.lab)
-        return r
+        return build_round_with_live_tokens(s)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -256,6 +256,22 @@ def rejected_page(
     )
 
 
+def _rejected_event(session: Session, who: Viewer, code: str, event_id: str) -> tuple[Round, Any]:
+    """Return the round and one of its stored events for the rejected queue, or answer 404."""
+    from tongxin.screening.ledger import event_by_id
+
+    rnd = _round(session, who, code)
+    _whole_district(who, rnd)
+    event = event_by_id(session, event_id=event_id)
+    if event is None or event.round_id != rnd.id:
+        raise HTTPException(status_code=404)
+    return rnd, event
+
+
+def _back_to_queue(rnd: Round, **query: str) -> Response:
+    return RedirectResponse(f"/rounds/{rnd.code}/rejected?{urlencode(query)}", status_code=303)
+
+
 @router.post(
     "/rounds/{code}/rejected/{event_id}/resolve",
     dependencies=[requires(Permission.SCREENING_RESOLVE)],
@@ -269,25 +285,15 @@ def resolve_rejected(
     who: Viewer = Depends(viewer),
 ) -> Response:
     """Record how a person resolved a rejected event; the event itself is kept."""
-    from tongxin.screening.ledger import LedgerError, event_by_id, resolve_event
+    from tongxin.screening.ledger import LedgerError, resolve_event
 
-    rnd = _round(session, who, code)
-    _whole_district(who, rnd)
-    event = event_by_id(session, event_id=event_id)
-    if event is None or event.round_id != rnd.id:
-        raise HTTPException(status_code=404)
-    target = f"/rounds/{rnd.code}/rejected?"
+    rnd, event = _rejected_event(session, who, code, event_id)
     now = datetime.now(UTC)
+    note = resolution.strip()
     try:
-        resolve_event(
-            session,
-            event_id=event_id,
-            by=who.user.username,
-            resolution=resolution.strip(),
-            now=now,
-        )
+        resolve_event(session, event_id=event_id, by=who.user.username, resolution=note, now=now)
     except LedgerError as problem:
-        return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
+        return _back_to_queue(rnd, problem=str(problem))
     record(
         session,
         actor=web_actor(request, who.user),
@@ -296,9 +302,9 @@ def resolve_rejected(
         target_id=event_id,
         area=rnd.district_id,
         now=now,
-        after={"round": rnd.code, "code": event.code, "resolution": resolution.strip()},
+        after={"round": rnd.code, "code": event.code, "resolution": note},
     )
-    return RedirectResponse(target + urlencode({"done": event_id}), status_code=303)
+    return _back_to_queue(rnd, done=event_id)
 
 
 @router.post(
@@ -313,19 +319,14 @@ def resubmit_rejected(
     who: Viewer = Depends(viewer),
 ) -> Response:
     """Decide a rejected event again as things stand now; the original is kept and resolved."""
-    from tongxin.screening.ledger import LedgerError, event_by_id, resubmit_event
+    from tongxin.screening.ledger import LedgerError, resubmit_event
 
-    rnd = _round(session, who, code)
-    _whole_district(who, rnd)
-    event = event_by_id(session, event_id=event_id)
-    if event is None or event.round_id != rnd.id:
-        raise HTTPException(status_code=404)
-    target = f"/rounds/{rnd.code}/rejected?"
+    rnd, event = _rejected_event(session, who, code, event_id)
     now = datetime.now(UTC)
     try:
         answer = resubmit_event(session, event_id=event_id, by=who.user.username, now=now)
     except LedgerError as problem:
-        return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
+        return _back_to_queue(rnd, problem=str(problem))
     outcome = {"resubmitted": event_id, "outcome": answer.code or answer.status}
     record(
         session,
@@ -337,7 +338,7 @@ def resubmit_rejected(
         now=now,
         after={"round": rnd.code, "code": event.code, "new_event": answer.id, **outcome},
     )
-    return RedirectResponse(target + urlencode(outcome), status_code=303)
+    return _back_to_queue(rnd, **outcome)
 
 
 @router.get("/rounds/{code}/recalls", dependencies=[requires(Permission.RECALL_READ)])
