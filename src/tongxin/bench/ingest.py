@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 
 from tongxin.bench.importing import temporary_database
 from tongxin.bench.rounds import BenchRound, setup_round
-from tongxin.bench.server import CAPTURE_PATH, KeepAlivePool, Server, post_body
+from tongxin.bench.server import CAPTURE_PATH, KeepAlivePool, Server, key_env, post_body
 from tongxin.db import WalCheckpointer, make_sessionmaker, session_scope
 from tongxin.demo.service import build_district
 from tongxin.screening.models import Event, Round
@@ -278,7 +278,7 @@ def run_ingest_bench(
                 seed=seed,
                 now=now,
             )
-            server = Server(database_url=url, workers=count)
+            server = Server(database_url=url, workers=count, extra_env=key_env(engine))
             step(f"HTTP path with {count} worker(s)")
             server.start()
             try:

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import Engine
+
+from tongxin.db import settings_of
 
 CAPTURE_PATH = "/api/v1/capture/events"
 
@@ -39,6 +42,19 @@ def tongxin_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from tongxin.cli import main; main()"]
+
+
+def key_env(engine: Engine) -> dict[str, str]:
+    """Return the environment that gives a server subprocess this engine's personal-data keys.
+
+    Bench databases make their own throw-away keys (`privacy.keys.scratch_settings`); a
+    server on the same database must read ID numbers with the same ones.
+    """
+    settings = settings_of(engine.dialect)
+    if settings is None:
+        return {}
+    env = {"TONGXIN_PII_KEYS": settings.pii_keys, "TONGXIN_PII_LOOKUP_KEY": settings.pii_lookup_key}
+    return {name: value for name, value in env.items() if value}
 
 
 @dataclass
