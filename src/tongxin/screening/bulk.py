@@ -68,25 +68,62 @@ def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
 Converter = Callable[[Any], Any] | None
 
 
+def _converter(kind: Any, dialect: Dialect) -> Converter:
+    if isinstance(kind, UtcDateTime):
+        return _sqlite_time if dialect.name == "sqlite" else _utc
+    if isinstance(kind, EncryptedString):
+        return partial(_sealed, kind, dialect)
+    if isinstance(kind, JSON):
+        return _json
+    return None
+
+
 @lru_cache(maxsize=64)
 def _plan(
     table: Table, keys: tuple[str, ...], dialect: Dialect
 ) -> tuple[str, tuple[str, ...], bool, tuple[Converter, ...]]:
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
     order = tuple(compiled.positiontup or ()) if compiled.positional else keys
-    sqlite = dialect.name == "sqlite"
-    converters: list[Converter] = []
-    for key in order:
-        kind = table.c[key].type
-        if isinstance(kind, UtcDateTime):
-            converters.append(_sqlite_time if sqlite else _utc)
-        elif isinstance(kind, EncryptedString):
-            converters.append(partial(_sealed, kind, dialect))
-        elif isinstance(kind, JSON):
-            converters.append(_json)
-        else:
-            converters.append(None)
-    return compiled.string, order, compiled.positional, tuple(converters)
+    converters = tuple(_converter(table.c[key].type, dialect) for key in order)
+    return compiled.string, order, compiled.positional, converters
+
+
+@lru_cache(maxsize=64)
+def _statement_plan(
+    stmt: Any, dialect: Dialect
+) -> tuple[str, tuple[str, ...], tuple[Converter, ...], dict[str, Any]]:
+    compiled = stmt.compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ())
+    converters = tuple(_converter(compiled.binds[name].type, dialect) for name in order)
+    # Values written into the statement itself (`capacity == 0`) become binds with a value.
+    constants = {n: b.value for n, b in compiled.binds.items() if not b.required}
+    return compiled.string, order, converters, constants
+
+
+def execute_rows(conn: Connection, stmt: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """Run a prepared statement (bindparams only) once per row; return the rows it matched.
+
+    On SQLite the parameters are converted here and go to the driver's executemany: for an
+    UPDATE of a few columns SQLAlchemy's per-row parameter processing cost more than the
+    statement. On PostgreSQL the statement goes through SQLAlchemy, whose psycopg path
+    batches it already.
+    """
+    if not rows:
+        return 0
+    if conn.dialect.name != "sqlite":
+        return int(conn.execute(stmt, list(rows)).rowcount)
+    sql, order, converters, constants = _statement_plan(stmt, conn.dialect)
+    values = itemgetter(*order)
+    convert = [(i, f) for i, f in enumerate(converters) if f is not None]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        if constants:
+            row = {**constants, **row}
+        item = list(values(row)) if len(order) > 1 else [values(row)]
+        for i, f in convert:
+            item[i] = f(item[i])
+        params.append(tuple(item))
+    return int(conn.exec_driver_sql(sql, params).rowcount)
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -189,7 +189,6 @@ class Swab(Base):
     __table_args__ = (
         UniqueConstraint("tube_id", "position"),
         Index("ix_swabs_round_id_resident_id", "round_id", "resident_id"),
-        Index("ix_swabs_round_id_building_id", "round_id", "building_id"),
         # The ledger's duplicate-person check for walk-ins (no resident id) looks them up here.
         # Partial: most swabs are registered residents with no number, and every index entry
         # is paid for on the capture hot path.

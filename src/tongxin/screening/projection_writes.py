@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from tongxin.privacy.service import add_id_hashes
-from tongxin.screening.bulk import insert_rows
+from tongxin.screening.bulk import execute_rows, insert_rows
 from tongxin.screening.ledger_state import RECALL_FIELDS, TUBE_FIELDS, State
 from tongxin.screening.models import Box, Handover, HandoverBox, Recall, Swab, Tube
 from tongxin.screening.projections import chunks, one_of, prepared, table_of
@@ -130,7 +130,8 @@ def _write_tubes(conn: Connection, st: State) -> None:
             t.box_id = st.boxes[t.box_key].id
     filled = [t for t in st.tubes.values() if t.member_count != t.loaded_count]
     if filled:
-        result = conn.execute(
+        matched = execute_rows(
+            conn,
             prepared(conn, "fill-tubes", _fill_tubes_stmt),
             [
                 {
@@ -142,11 +143,12 @@ def _write_tubes(conn: Connection, st: State) -> None:
                 for t in filled
             ],
         )
-        if result.rowcount != len(filled):
+        if matched != len(filled):
             raise LedgerConflict("a tube's fill changed while the batch was deciding")
     changed = [t for t in st.tubes.values() if t.dirty and t.member_count == t.loaded_count]
     if changed:
-        conn.execute(
+        execute_rows(
+            conn,
             prepared(conn, "change-tubes", _change_tubes_stmt),
             [{"t_id": t.id, **{n: getattr(t, n) for n in _TUBE_WRITES}} for t in changed],
         )
