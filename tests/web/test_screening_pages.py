@@ -18,7 +18,7 @@ from tests.integration.screening.custody import (
     seal,
     swab,
 )
-from tests.web.conftest import add_user, sign_in
+from tests.web.conftest import add_user, post_form, sign_in
 from tongxin.accounts.rules import Role
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.screening.models import Event, Recall
@@ -125,7 +125,8 @@ def test_resolving_a_rejected_event_keeps_it_and_empties_the_queue(client, stage
     sign_in(client, "admin")
     queue = client.get("/rounds/R1/rejected")
     assert 'data-code="tube_full"' in queue.text
-    done = client.post(
+    done = post_form(
+        client,
         f"/rounds/R1/rejected/{staged['event']}/resolve",
         data={"resolution": "第11人已改用新管"},
         follow_redirects=False,
@@ -146,7 +147,9 @@ def test_a_community_worker_may_not_resolve_rejected_events(client, staged):
     sign_in(client, "worker")
     queue = client.get("/rounds/R1/rejected")
     assert "<form" not in queue.text.split("<main")[1]
-    denied = client.post(f"/rounds/R1/rejected/{staged['event']}/resolve", data={"resolution": "x"})
+    denied = post_form(
+        client, f"/rounds/R1/rejected/{staged['event']}/resolve", data={"resolution": "x"}
+    )
     assert denied.status_code == 403
 
 
@@ -164,7 +167,8 @@ def test_recall_board_lists_each_member_with_address_phone_and_overdue_flag(clie
 
 def test_a_recall_step_goes_through_the_ledger_as_a_web_device(client, staged, db):
     sign_in(client, "worker")
-    moved = client.post(
+    moved = post_form(
+        client,
         "/rounds/R1/recalls/step",
         data={"tube": staged["positive"], "position": 3, "type": "recall_notified"},
         follow_redirects=False,
@@ -180,7 +184,8 @@ def test_a_recall_step_goes_through_the_ledger_as_a_web_device(client, staged, d
 
 def test_a_refused_recall_step_is_shown_and_kept_as_rejected(client, staged, db):
     sign_in(client, "worker")
-    moved = client.post(
+    moved = post_form(
+        client,
         "/rounds/R1/recalls/step",
         data={"tube": staged["positive"], "position": 3, "type": "recall_closed"},
         follow_redirects=False,
@@ -231,8 +236,8 @@ def test_flagged_accepted_events_wait_in_the_queue_until_checked(client, staged,
     queue = client.get("/rounds/R1/rejected")
     flagged_table = queue.text.split('data-testid="flagged"')[1]
     assert 'id="e-dup-1"' in flagged_table and "重复采样" in flagged_table
-    done = client.post(
-        "/rounds/R1/rejected/dup-1/resolve", data={"resolution": "同一人两次排队,已核实"}
+    done = post_form(
+        client, "/rounds/R1/rejected/dup-1/resolve", data={"resolution": "同一人两次排队,已核实"}
     )
     assert done.status_code == 200
     assert 'id="e-dup-1"' not in done.text

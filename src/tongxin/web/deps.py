@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
-from tongxin.accounts.rules import Role
+from tongxin.accounts.rules import Role, session_current
 from tongxin.accounts.schemas import UserOut
 from tongxin.accounts.service import user_by_id
 from tongxin.db import session_scope
@@ -16,6 +16,7 @@ from tongxin.registry.models import Area
 from tongxin.registry.queries import Scope
 
 SESSION_USER_KEY = "user_id"
+SESSION_SIGNED_IN_KEY = "signed_in_at"  # epoch seconds of the sign-in that made the session
 # Roles whose work spans the whole system when they have no jurisdiction node. Everyone else
 # without a jurisdiction sees no registry data until an administrator assigns one.
 SYSTEM_WIDE_ROLES = frozenset({Role.ADMIN, Role.COMMANDER, Role.HEALTH_OFFICER})
@@ -42,13 +43,20 @@ class SignInRequired(Exception):
 
 
 def session_user(request: Request, session: Session) -> User | None:
-    """Return the active user whose id the session cookie carries, or None."""
+    """Return the active user whose id the session cookie carries, or None.
+
+    Checked on every request, so disabling a user or resetting their password ends their
+    open sessions at their next click.
+    """
     user_id = request.session.get(SESSION_USER_KEY)
     if not isinstance(user_id, int):
         return None
     user = user_by_id(session, user_id)
-    if user is None:
+    if user is None or not session_current(
+        request.session.get(SESSION_SIGNED_IN_KEY), user.sessions_valid_from
+    ):
         request.session.pop(SESSION_USER_KEY, None)
+        return None
     return user
 
 

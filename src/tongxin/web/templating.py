@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 from tongxin import __version__
 from tongxin.settings import Settings
 from tongxin.web import i18n
+from tongxin.web.csrf import csrf_field, csrf_meta
 
 WEB_DIR = Path(__file__).resolve().parent
 
@@ -59,6 +60,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["mask_id"] = mask_id
     env.globals["version"] = __version__
     env.globals["locales"] = i18n.LOCALES
+    env.globals["csrf_field"] = csrf_field
+    env.globals["csrf_meta"] = csrf_meta
     return Jinja2Templates(env=env)
 
 
