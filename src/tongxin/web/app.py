@@ -38,6 +38,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         title="Tongxin (同心) API",
         version=__version__,
         docs_url="/docs",
+        # ReDoc would pull fonts and a bundle from third-party hosts too; /docs is enough.
+        redoc_url=None,
         openapi_url="/openapi.json",
         # At app level so no route, present or future, can forget the CSRF check.
         dependencies=[Depends(verify_csrf)],

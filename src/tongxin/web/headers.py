@@ -12,13 +12,13 @@ PAGE_CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's Swagger UI at /docs is one page with an inline start-up script that loads its
-# bundle from a CDN; only that page may do so. Nothing else changes: /openapi.json is
-# served by the app itself and works offline.
+# FastAPI's Swagger UI at /docs is one page with an inline start-up script that makes the
+# visitor's browser load its bundle from a CDN (the server downloads nothing); only that page
+# may do so, and it sets styles inline. /openapi.json is served by the app and works offline.
 DOCS_CDN = "https://cdn.jsdelivr.net"
 DOCS_CSP = (
     f"default-src 'self'; script-src 'self' 'unsafe-inline' {DOCS_CDN}; "
-    f"style-src 'self' {DOCS_CDN}; img-src 'self' data: https://fastapi.tiangolo.com; "
+    f"style-src 'self' 'unsafe-inline' {DOCS_CDN}; img-src 'self' data: https://fastapi.tiangolo.com; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
