@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry.models import Resident
 from tongxin.settings import Settings
 from tongxin.web.app import create_app
+from tongxin.web.csrf import token_in_page
 
 PASSWORD = "tongxin-test-1"
 
@@ -114,17 +114,14 @@ def client(small_pages: Settings, db: Engine) -> Iterator[TestClient]:
         yield c
 
 
-_TOKEN_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
 def form_token(client: TestClient, page: str = "/") -> str:
     """Read the CSRF token from a page's form, as a browser submitting that form would.
 
     "/" shows the sign-out form when signed in and redirects to the sign-in form otherwise.
     """
-    found = _TOKEN_IN_PAGE.search(client.get(page).text)
-    assert found, f"no form with a CSRF token on {page}"
-    return found.group(1)
+    token = token_in_page(client.get(page).text)
+    assert token, f"no form with a CSRF token on {page}"
+    return token
 
 
 def post_form(

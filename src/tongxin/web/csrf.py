@@ -9,6 +9,7 @@ so every route, including ones added later, checks it on POST, PUT, PATCH and DE
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 
 from fastapi import Request
@@ -22,6 +23,7 @@ CSRF_SESSION_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_TOKEN_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class CsrfRejected(Exception):
@@ -38,6 +40,12 @@ def csrf_token(request: Request) -> str:
         token = secrets.token_urlsafe(32)
         request.session[CSRF_SESSION_KEY] = token
     return token
+
+
+def token_in_page(html: str) -> str | None:
+    """Return the token a rendered page's form carries, for scripted clients (bench, tests)."""
+    found = _TOKEN_IN_PAGE.search(html)
+    return found.group(1) if found else None
 
 
 @pass_context

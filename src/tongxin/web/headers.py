@@ -18,7 +18,8 @@ PAGE_CSP = (
 DOCS_CDN = "https://cdn.jsdelivr.net"
 DOCS_CSP = (
     f"default-src 'self'; script-src 'self' 'unsafe-inline' {DOCS_CDN}; "
-    f"style-src 'self' 'unsafe-inline' {DOCS_CDN}; img-src 'self' data: https://fastapi.tiangolo.com; "
+    f"style-src 'self' 'unsafe-inline' {DOCS_CDN}; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
