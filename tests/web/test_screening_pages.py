@@ -153,6 +153,26 @@ def test_a_community_worker_may_not_resolve_rejected_events(client, staged):
     assert denied.status_code == 403
 
 
+def test_resubmitting_a_rejected_event_resolves_it_and_queues_a_new_decision(client, staged, db):
+    sign_in(client, "worker")
+    denied = post_form(client, f"/rounds/R1/rejected/{staged['event']}/resubmit")
+    assert denied.status_code == 403
+    sign_in(client, "admin")
+    done = post_form(
+        client, f"/rounds/R1/rejected/{staged['event']}/resubmit", follow_redirects=False
+    )
+    assert done.status_code == 303
+    page = client.get(done.headers["location"])
+    # The stored payload is still incomplete, so the new decision rejects it again.
+    assert 'data-testid="resubmitted"' in page.text and "malformed" in page.text
+    assert f'id="e-{staged["event"]}"' not in page.text
+    with session_scope(make_sessionmaker(db)) as s:
+        original = s.scalar(select(Event).where(Event.id == staged["event"]))
+        assert original.status == "rejected" and original.resolved_by == "admin"
+        newer = s.scalars(select(Event).where(Event.resolved_at.is_(None))).all()
+        assert [e.code for e in newer if e.status == "rejected"] == ["malformed"]
+
+
 def test_recall_board_lists_each_member_with_address_phone_and_overdue_flag(client, staged):
     sign_in(client, "worker")
     page = client.get("/rounds/R1/recalls")

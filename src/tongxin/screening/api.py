@@ -1,36 +1,37 @@
 """Screening JSON API: the capture endpoint for field devices, results by API.
 
-Capture is the hot path: the body is parsed once with `json.loads` and the raw objects go
-straight to the ledger, which validates each one (a malformed event is stored as rejected,
-not refused), so nothing here re-serialises events.
+Capture is the hot path: the body is parsed once with `json.loads` and the raw objects go to
+this process's capture writer (`screening.capture`), which ingests concurrent requests in one
+transaction and validates each event (a malformed event is stored as rejected, not refused).
+The answer is written as JSON directly; nothing here re-serialises events through models.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from tongxin.db import session_scope
-from tongxin.screening.ledger import event_by_id, ingest_events
+from tongxin.screening.capture import CaptureFailed, CaptureRequest, CaptureWriter, TokenRefused
+from tongxin.screening.ledger import event_by_id
 from tongxin.screening.schemas import CaptureAnswer, StoredEvent
 from tongxin.screening.setup import DeviceScope, scope_for_token
 from tongxin.web.deps import RequestSession
 
 router = APIRouter(prefix="/api/v1", tags=["screening"])
 
-# SQLite has one writer: queue this process's capture requests on a lock instead of letting
-# them poll SQLite's busy handler, which starves under load.
-_SQLITE_WRITER = threading.Lock()
-
 MAX_EVENTS = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024
+_UNAUTHORIZED = HTTPException(
+    status_code=401,
+    detail="missing, unknown, expired or revoked device token",
+    headers={"WWW-Authenticate": "Bearer"},
+)
 
 
 async def event_batch(request: Request) -> list[Any]:
@@ -51,19 +52,18 @@ async def event_batch(request: Request) -> list[Any]:
     return data
 
 
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _UNAUTHORIZED
+    return token.strip()
+
+
 def _device_scope(request: Request, session: Session) -> DeviceScope:
     """Return the scope of the bearer device token, or answer 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    scope = None
-    if scheme.lower() == "bearer" and token.strip():
-        scope = scope_for_token(session, token=token.strip(), now=datetime.now(UTC))
+    scope = scope_for_token(session, token=_bearer(request), now=datetime.now(UTC))
     if scope is None:
-        raise HTTPException(
-            status_code=401,
-            detail="missing, unknown, expired or revoked device token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _UNAUTHORIZED
     return scope
 
 
@@ -72,29 +72,37 @@ def device_scope(request: Request, session: Session = RequestSession) -> DeviceS
     return _device_scope(request, session)
 
 
-@contextmanager
-def _transaction(request: Request) -> Iterator[Session]:
-    """Open the request's one transaction and commit it before the answer is sent.
-
-    Capture does not use the `get_session` dependency on purpose. A device that sees
-    `accepted` forgets the event, so the commit must come first, and FastAPI ends yield
-    dependencies after the response by default. Doing it all in the handler's own thread
-    also keeps a full thread pool from starving the one request that holds the writer.
-    """
-    factory = request.app.state.sessionmaker
-    sqlite = factory.kw["bind"].dialect.name == "sqlite"
-    with _SQLITE_WRITER if sqlite else nullcontext(), session_scope(factory) as session:
-        yield session
+def capture_writer(request: Request) -> CaptureWriter:
+    """Return this app's capture writer (one per process, made on first use)."""
+    writer: CaptureWriter | None = getattr(request.app.state, "capture_writer", None)
+    if writer is None:
+        writer = request.app.state.capture_writer = CaptureWriter(request.app.state.sessionmaker)
+    return writer
 
 
-@router.post("/capture/events", response_model=CaptureAnswer)
-def capture_events(request: Request, events: list[Any] = Depends(event_batch)) -> CaptureAnswer:
-    """Take a batch of field events; answer per event, in order, in one transaction."""
-    with _transaction(request) as session:
-        scope = _device_scope(request, session)
-        received_at = datetime.now(UTC)
-        answers = ingest_events(session, events=events, received_at=received_at, scope=scope)
-    return CaptureAnswer(results=answers, received_at=received_at)
+@router.post(
+    "/capture/events",
+    response_model=CaptureAnswer,
+    responses={
+        401: {"description": "missing, unknown, expired or revoked device token"},
+        503: {"description": "nothing was stored; send the same events again"},
+    },
+)
+async def capture_events(request: Request, events: list[Any] = Depends(event_batch)) -> Response:
+    """Take a batch of field events; answer per event, in order, once they are committed."""
+    capture = CaptureRequest(_bearer(request), events)
+    try:
+        taken = await capture_writer(request).submit(capture)
+    except TokenRefused:
+        raise _UNAUTHORIZED from None
+    except CaptureFailed:
+        # Nothing was stored for this request; the device keeps its events and resends.
+        raise HTTPException(status_code=503, detail="events not stored; send them again") from None
+    body = {
+        "results": [a.wire() for a in taken.answers],
+        "received_at": taken.received_at.isoformat().replace("+00:00", "Z"),
+    }
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
 
 
 @router.get("/capture/events/{event_id}", response_model=StoredEvent)

@@ -24,10 +24,11 @@ from tongxin.db import UtcDateTime
 def _sqlite_time(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:
+    offset = value.utcoffset()
+    if offset is None:
         raise ValueError("naive datetime given for a UTC timestamp column")
     # The exact text SQLAlchemy's SQLite DATETIME writes, so comparisons in SQL still hold.
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return (value.replace(tzinfo=None) - offset).isoformat(" ", "microseconds")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -38,8 +39,25 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
+# Compact and without the circular-reference check: the payloads are parsed JSON already.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    return None if value is None else _encode(value)
+
+
+def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a converter so a value repeated row after row (a batch's time) converts once."""
+    last: list[Any] = [object(), None]
+
+    def remembered(value: Any) -> Any:
+        if value is not last[0]:
+            last[0] = value
+            last[1] = convert(value)
+        return last[1]
+
+    return remembered
 
 
 Converter = Callable[[Any], Any] | None
@@ -72,7 +90,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         _copy_rows(conn, table, rows)
         return
     sql, order, positional, converters = _plan(table, tuple(rows[0]), conn.dialect)
-    convert = [(i, f) for i, f in enumerate(converters) if f is not None]
+    convert = [(i, _remembering(f)) for i, f in enumerate(converters) if f is not None]
     params: list[Any] = []
     if positional:
         values = itemgetter(*order)
@@ -102,9 +120,4 @@ def _copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -
     sql = f'COPY "{table.name}" ({columns}) FROM STDIN'
     with driver.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[k]) if k in json_keys and row[k] is not None else row[k]
-                    for k in keys
-                ]
-            )
+            copy.write_row([_json(row[k]) if k in json_keys else row[k] for k in keys])

@@ -50,6 +50,12 @@ def read_ndjson(path: Path, batch: int = BATCH) -> Iterator[list[Any]]:
         yield items
 
 
+def _count_lines(path: Path) -> int:
+    """Count a dump's lines for the progress bar (a fast pass over the bytes)."""
+    with path.open("rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+
+
 @app.command("ingest")
 def ingest(
     file: Path = typer.Argument(..., help="An NDJSON dump: one event object per line."),
@@ -57,19 +63,32 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Ingest a device dump as a trusted source; prints accepted, duplicate and rejected."""
-    from tongxin.commands import command_session
+    from rich.console import Console
+
+    from tongxin.commands import progress_bar
+    from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker, session_scope
     from tongxin.screening.ledger import ingest_events
     from tongxin.settings import get_settings
 
     if not file.is_file():
         _fail(f"找不到文件 {file}", f"no such file: {file}")
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    settings = get_settings()
-    for events in read_ndjson(file, batch):
-        with command_session(settings) as session:
-            answers = ingest_events(session, events=events, received_at=datetime.now(UTC))
-        for a in answers:
-            counts[a.status] += 1
+    engine = make_engine(get_settings())
+    factory = make_sessionmaker(engine)
+    try:
+        with (
+            WalCheckpointer(engine),
+            progress_bar(Console(stderr=True), label="导入事件 ingesting") as bar,
+        ):
+            task = bar.add_task("导入事件 ingesting", total=_count_lines(file))
+            for events in read_ndjson(file, batch):
+                with session_scope(factory) as session:
+                    answers = ingest_events(session, events=events, received_at=datetime.now(UTC))
+                for a in answers:
+                    counts[a.status] += 1
+                bar.advance(task, len(events))
+    finally:
+        engine.dispose()
     _emit(
         counts,
         as_json=as_json,
@@ -156,6 +175,28 @@ def resolve(
             _fail(f"无法处理事件 {event_id}({exc.code})", str(exc))
         data = {"id": event.id, "code": event.code, "resolved_by": event.resolved_by}
     _emit(data, as_json=as_json, text=f"已处理 resolved {event_id}")
+
+
+@app.command("resubmit")
+def resubmit(
+    event_id: str = typer.Argument(..., help="The rejected event's id."),
+    by: str = typer.Option("cli", "--by", help="Who resubmitted it."),
+    as_json: bool = typer.Option(False, "--json", help="Print the new answer as JSON."),
+) -> None:
+    """Decide a rejected event again as things stand now (e.g. after registering the person)."""
+    from tongxin.commands import command_session
+    from tongxin.screening.ledger import LedgerError, resubmit_event
+
+    with command_session() as session:
+        try:
+            answer = resubmit_event(session, event_id=event_id, by=by, now=datetime.now(UTC))
+        except LedgerError as exc:
+            _fail(f"无法重新判定事件 {event_id}({exc.code})", str(exc))
+    _emit(
+        answer.wire(),
+        as_json=as_json,
+        text=f"重新判定 resubmitted {event_id}: {answer.status} {answer.code or ''}".rstrip(),
+    )
 
 
 @app.command("rebuild")

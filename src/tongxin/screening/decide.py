@@ -13,7 +13,15 @@ from datetime import timedelta
 
 from tongxin.screening import checks
 from tongxin.screening.checks import Rejection, reject
-from tongxin.screening.ledger_state import BoxRow, Member, RecallRow, RoundInfo, State, TubeRow
+from tongxin.screening.ledger_state import (
+    BoxRow,
+    Member,
+    PersonInfo,
+    RecallRow,
+    RoundInfo,
+    State,
+    TubeRow,
+)
 from tongxin.screening.rules import SealedPooling, Zone, tube_capacity
 from tongxin.screening.schemas import (
     AnyEvent,
@@ -49,8 +57,12 @@ class Decider:
 
     def __init__(self, state: State, *, scope: DeviceScope | None, recall_due: timedelta):
         self.st = state
+        # The scope of the event being decided: one call may carry several devices' batches,
+        # so the ledger sets it before each event.
         self.scope = scope
         self.recall_due = recall_due
+        self._zones: dict[tuple[int, int, str], str] = {}
+        self._capacities: dict[tuple[int, str, bool], int] = {}
 
     def decide(self, ev: AnyEvent) -> Outcome:
         """Check one validated event; the outcome's `apply` makes its change."""
@@ -76,6 +88,30 @@ class Decider:
         if kind in _LAB_EVENTS and scope.lab_id is None:
             return f"{kind} needs a lab token"
         return None
+
+    def _zone_of(self, rnd: RoundInfo, info: PersonInfo, default: str) -> str:
+        # A person's zone is their nearest target area's; everyone in a building shares it,
+        # so it is worked out once per building and round.
+        key = (rnd.id, info.building_id, default)
+        zone = self._zones.get(key)
+        if zone is None:
+            zone = next((rnd.zones[a] for a in info.ancestors if a in rnd.zones), default)
+            self._zones[key] = zone
+        return zone
+
+    def _capacity(self, rnd: RoundInfo, zone: str, key_group: bool) -> int:
+        key = (rnd.id, zone, key_group)
+        capacity = self._capacities.get(key)
+        if capacity is None:
+            capacity = self._capacities[key] = tube_capacity(
+                zone=Zone(zone),
+                key_group=key_group,
+                sealed_pooling=SealedPooling(rnd.sealed_pooling),
+                controlled_pool=rnd.controlled_pool,
+                precaution_pool=rnd.precaution_pool,
+                key_group_pool=rnd.key_group_pool,
+            )
+        return capacity
 
     def _tube(
         self, rnd: RoundInfo, barcode: str, unknown: str = "tube_unknown"
@@ -124,15 +160,8 @@ class Decider:
             key = f"r{info.id}" if info else f"d{person.id_number}"
         zone = station.zone
         if info is not None:
-            zone = next((rnd.zones[a] for a in info.ancestors if a in rnd.zones), zone)
-        expected = tube_capacity(
-            zone=Zone(zone),
-            key_group=info.key_group if info else False,
-            sealed_pooling=SealedPooling(rnd.sealed_pooling),
-            controlled_pool=rnd.controlled_pool,
-            precaution_pool=rnd.precaution_pool,
-            key_group_pool=rnd.key_group_pool,
-        )
+            zone = self._zone_of(rnd, info, zone)
+        expected = self._capacity(rnd, zone, info.key_group if info else False)
         misfit = checks.pooling_fits(
             expected=expected, tube_capacity=tube.capacity, barcode=tube.barcode
         )

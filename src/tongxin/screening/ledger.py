@@ -17,6 +17,7 @@ from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from tongxin.screening.bulk import insert_rows
@@ -25,8 +26,16 @@ from tongxin.screening.decide import Decider, Outcome
 from tongxin.screening.ledger_state import Wants
 from tongxin.screening.models import Box, Event, Handover, HandoverBox, Recall, Swab, Tube
 from tongxin.screening.projection_writes import write_state
-from tongxin.screening.projections import load_state, one_of, table_of, take_writer_lock
-from tongxin.screening.schemas import EVENT_ADAPTER, EventAnswer, PersonByDocument
+from tongxin.screening.projections import (
+    any_of,
+    chunks,
+    listed,
+    load_state,
+    prepared,
+    table_of,
+    take_writer_lock,
+)
+from tongxin.screening.schemas import EVENT_ADAPTER, PersonByDocument
 from tongxin.screening.setup import DeviceScope
 
 MAX_SEQ = 2**31 - 1
@@ -80,7 +89,7 @@ def _parse(raw: Any) -> _Incoming:
     return _Incoming(raw, ev, ev.id, ev.id)
 
 
-def _wants(events: Iterable[Any], scope: DeviceScope | None) -> Wants:
+def _wants(events: Iterable[Any]) -> Wants:
     w = Wants()
     for ev in events:
         w.rounds.add(ev.round)
@@ -165,18 +174,31 @@ def _event_row(
     }
 
 
-def _answer(
-    event_id: str | None,
-    status: Literal["accepted", "duplicate", "rejected"],
-    *,
-    code: str | None = None,
-    message: str | None = None,
-    message_en: str | None = None,
-    flag: str | None = None,
-) -> EventAnswer:
-    return EventAnswer(
-        id=event_id, status=status, code=code, message=message, message_en=message_en, flag=flag
-    )
+@dataclass(slots=True)
+class Answer:
+    """The ledger's answer to one event (the wire form is `schemas.EventAnswer`).
+
+    A plain slotted class: the capture path builds one per event, and a validated pydantic
+    model per event cost more than deciding the event.
+    """
+
+    id: str | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    code: str | None = None
+    message: str | None = None
+    message_en: str | None = None
+    flag: str | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """Return the answer as the JSON object `schemas.EventAnswer` describes."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "message_en": self.message_en,
+            "flag": self.flag,
+        }
 
 
 def _recall_due(recall_due: timedelta | None) -> timedelta:
@@ -187,6 +209,14 @@ def _recall_due(recall_due: timedelta | None) -> timedelta:
     return timedelta(hours=get_settings().recall_due_hours)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Events that came in together under one scope (`None`: a trusted caller)."""
+
+    events: Sequence[Mapping[str, Any] | Unparsed]
+    scope: DeviceScope | None = None
+
+
 def ingest_events(
     session: Session,
     *,
@@ -194,7 +224,7 @@ def ingest_events(
     received_at: datetime,
     scope: DeviceScope | None = None,
     recall_due: timedelta | None = None,
-) -> list[EventAnswer]:
+) -> list[Answer]:
     """Store a batch of field events once each, decide them in order, update projections.
 
     Answers come back in the order sent: `duplicate` for an id already stored (or repeated
@@ -202,38 +232,73 @@ def ingest_events(
     `accepted`. `scope=None` is a trusted caller; a device scope limits the batch to its
     round and its site or lab. `recall_due` defaults to the `recall_due_hours` setting.
     """
-    if not events:
-        return []
+    return ingest_batches(
+        session, batches=[Batch(events, scope)], received_at=received_at, recall_due=recall_due
+    )[0]
+
+
+def ingest_batches(
+    session: Session,
+    *,
+    batches: Sequence[Batch],
+    received_at: datetime,
+    recall_due: timedelta | None = None,
+) -> list[list[Answer]]:
+    """Ingest several batches, each under its own scope, in one pass: answers per batch.
+
+    The capture endpoint hands concurrent requests over as one call, so a burst of
+    one-event requests shares the loading, the statements and the commit of one batch.
+    Batches are decided in the order given, exactly as if they had come one after another.
+    """
+    if not any(b.events for b in batches):
+        return [[] for _b in batches]
     conn = session.connection()
     take_writer_lock(conn)
-    items = [_parse(raw) for raw in events]
+    items = [(_parse(raw), b.scope) for b in batches for raw in b.events]
     known: set[str] = set()
-    ids = list({i.id for i in items if i.answer_id is not None})
-    for start in range(0, len(ids), 5000):
-        part = ids[start : start + 5000]
-        known.update(conn.scalars(select(Event.id).where(one_of(conn, Event.id, part))))
-    answers: list[EventAnswer | None] = []
-    fresh: list[tuple[int, _Incoming]] = []
-    for index, item in enumerate(items):
+    ids = list({i.id for i, _s in items if i.answer_id is not None})
+    stmt = prepared(
+        conn, "known-events", lambda pg: select(Event.id).where(any_of(pg, Event.id, "ids"))
+    )
+    for part in chunks(ids):
+        known.update(conn.execute(stmt, {"ids": listed(conn, part)}).scalars())
+    answers: list[Answer | None] = []
+    fresh: list[tuple[int, _Incoming, DeviceScope | None]] = []
+    for index, (item, scope) in enumerate(items):
         if item.id in known:
-            answers.append(_answer(item.answer_id, "duplicate"))
+            answers.append(Answer(item.answer_id, "duplicate"))
             continue
         known.add(item.id)
         answers.append(None)
-        fresh.append((index, item))
-    if not fresh:
-        return cast(list[EventAnswer], answers)
-    valid = [i.event for _n, i in fresh if i.event is not None]
-    wants = _wants(valid, scope)
+        fresh.append((index, item, scope))
+    if fresh:
+        _decide_and_store(conn, fresh, answers, received_at, _recall_due(recall_due))
+    out: list[list[Answer]] = []
+    start = 0
+    for b in batches:
+        out.append(cast(list[Answer], answers[start : start + len(b.events)]))
+        start += len(b.events)
+    return out
+
+
+def _decide_and_store(
+    conn: Connection,
+    fresh: list[tuple[int, _Incoming, DeviceScope | None]],
+    answers: list[Answer | None],
+    received_at: datetime,
+    recall_due: timedelta,
+) -> None:
+    wants = _wants(i.event for _n, i, _s in fresh if i.event is not None)
     wants.rounds.update(
         i.raw["round"]
-        for _n, i in fresh
+        for _n, i, _s in fresh
         if i.event is None and isinstance(i.raw, Mapping) and isinstance(i.raw.get("round"), str)
     )
-    state = load_state(conn, wants, round_ids=[scope.round_id] if scope else [])
-    decider = Decider(state, scope=scope, recall_due=_recall_due(recall_due))
+    scoped_rounds = {s.round_id for _n, _i, s in fresh if s is not None}
+    state = load_state(conn, wants, round_ids=sorted(scoped_rounds))
+    decider = Decider(state, scope=None, recall_due=recall_due)
     rows = []
-    for index, item in fresh:
+    for index, item, scope in fresh:
         outcome: Outcome | None = None
         if item.event is None:
             rejection: Rejection | None = reject("malformed", detail=item.detail)
@@ -241,24 +306,24 @@ def ingest_events(
             rnd = state.rounds.get(code) if isinstance(code, str) else None
             outcome = Outcome(rnd)
         else:
+            decider.scope = scope
             outcome = decider.decide(item.event)
             rejection = outcome.rejection
             if rejection is None and outcome.apply is not None:
                 outcome.apply()
         rows.append(_event_row(item, outcome, rejection, received_at))
         if rejection is not None:
-            answers[index] = _answer(
+            answers[index] = Answer(
                 item.answer_id,
                 "rejected",
-                code=rejection.code,
-                message=rejection.message_zh,
-                message_en=rejection.message_en,
+                rejection.code,
+                rejection.message_zh,
+                rejection.message_en,
             )
         else:
-            answers[index] = _answer(item.answer_id, "accepted", flag=outcome.flag)
+            answers[index] = Answer(item.answer_id, "accepted", flag=outcome.flag)
     insert_rows(conn, table_of(Event), rows)
     write_state(conn, state)
-    return cast(list[EventAnswer], answers)
 
 
 def event_by_id(session: Session, *, event_id: str) -> Event | None:
@@ -293,6 +358,43 @@ def resolve_event(
     event.resolution = resolution[:300]
     session.flush()
     return event
+
+
+# Resubmissions get ids derived from the original, so resubmitting twice is a duplicate.
+_RESUBMIT_NAMESPACE = uuid.UUID("5b1f0e36-6a52-4e0e-9a37-1f2b7d0c4e11")
+
+
+def resubmit_event(session: Session, *, event_id: str, by: str, now: datetime) -> Answer:
+    """Decide a rejected event again, as it stands now (e.g. after the person was registered).
+
+    The rejected event is kept as it was; its payload goes through the ledger as a new
+    event (id derived from the original, so a second resubmission answers `duplicate`),
+    arriving now, with every rule applied. The original is marked resolved and names the new
+    event and its outcome; if the new one is rejected again it waits in the queue in turn.
+    """
+    event = event_by_id(session, event_id=event_id)
+    if event is None:
+        raise LedgerError("event_unknown", f"no event {event_id!r}")
+    if event.status != "rejected":
+        raise LedgerError("event_not_rejected", f"event {event_id} was accepted")
+    if event.resolved_at is not None:
+        raise LedgerError("event_resolved", f"event {event_id} was resolved already")
+    payload = event.payload
+    if not isinstance(payload, Mapping) or "unparsed" in payload or "type" not in payload:
+        raise LedgerError(
+            "event_not_resubmittable", f"event {event_id} was not an event object; send it anew"
+        )
+    new_id = str(uuid.uuid5(_RESUBMIT_NAMESPACE, event.id))
+    answer = ingest_events(session, events=[{**payload, "id": new_id}], received_at=now)[0]
+    outcome = answer.code or answer.status
+    resolve_event(
+        session,
+        event_id=event_id,
+        by=by,
+        resolution=f"重新提交为 {new_id}:{outcome} / resubmitted as {new_id}: {outcome}",
+        now=now,
+    )
+    return answer
 
 
 @dataclass
@@ -359,7 +461,7 @@ def rebuild_projections(
         last = stored[-1].number
         items = [(row, _parse(row.payload)) for row in stored]
         valid = [i.event for _r, i in items if i.event is not None]
-        state = load_state(session.connection(), _wants(valid, None), round_ids=[round_id])
+        state = load_state(session.connection(), _wants(valid), round_ids=[round_id])
         decider = Decider(state, scope=None, recall_due=due)
         for row, item in items:
             report.events += 1

@@ -161,6 +161,8 @@ def rejected_page(
     code: str,
     done: str | None = None,
     problem: str | None = None,
+    resubmitted: str | None = None,
+    outcome: str | None = None,
     session: Session = RequestSession,
     user: User = Depends(page_user),
 ) -> Response:
@@ -177,6 +179,8 @@ def rejected_page(
             "may_resolve": user.role in RESOLVERS,
             "done": done,
             "problem": problem,
+            "resubmitted": resubmitted,
+            "outcome": outcome,
             "crumbs": [],
         },
     )
@@ -211,6 +215,31 @@ def resolve_rejected(
     except LedgerError as problem:
         return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
     return RedirectResponse(target + urlencode({"done": event_id}), status_code=303)
+
+
+@router.post("/rounds/{code}/rejected/{event_id}/resubmit")
+def resubmit_rejected(
+    code: str,
+    event_id: str,
+    session: Session = RequestSession,
+    user: User = Depends(page_user),
+) -> Response:
+    """Decide a rejected event again as things stand now; the original is kept and resolved."""
+    from tongxin.screening.ledger import LedgerError, event_by_id, resubmit_event
+
+    rnd = _round(session, scope_of(session, user), code)
+    if user.role not in RESOLVERS:
+        raise HTTPException(status_code=403)
+    event = event_by_id(session, event_id=event_id)
+    if event is None or event.round_id != rnd.id:
+        raise HTTPException(status_code=404)
+    target = f"/rounds/{rnd.code}/rejected?"
+    try:
+        answer = resubmit_event(session, event_id=event_id, by=user.username, now=datetime.now(UTC))
+    except LedgerError as problem:
+        return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
+    outcome = {"resubmitted": event_id, "outcome": answer.code or answer.status}
+    return RedirectResponse(target + urlencode(outcome), status_code=303)
 
 
 @router.get("/rounds/{code}/recalls")

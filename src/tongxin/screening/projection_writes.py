@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from tongxin.screening.bulk import insert_rows
 from tongxin.screening.ledger_state import RECALL_FIELDS, TUBE_FIELDS, State
 from tongxin.screening.models import Box, Handover, HandoverBox, Recall, Swab, Tube
-from tongxin.screening.projections import chunks, one_of, table_of
+from tongxin.screening.projections import chunks, one_of, prepared, table_of
 
 
 class LedgerConflict(RuntimeError):
@@ -92,32 +92,50 @@ def _write_boxes(conn: Connection, st: State) -> None:
         )
 
 
-def _write_tubes(conn: Connection, st: State) -> None:
+_TUBE_WRITES = [n for n in TUBE_FIELDS if n != "member_count"]
+
+
+def _fill_tubes_stmt(_pg: bool) -> Any:
+    # The batched form of `count = count + n WHERE count + n <= capacity`: each row moves
+    # only from the count this batch read, so no position is handed out twice.
     table = table_of(Tube)
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("t_id"),
+            table.c.member_count == bindparam("before"),
+            (table.c.capacity == 0) | (table.c.member_count + bindparam("n") <= table.c.capacity),
+        )
+        .values(
+            member_count=table.c.member_count + bindparam("n"),
+            **{n: bindparam(n) for n in _TUBE_WRITES},
+        )
+    )
+
+
+def _change_tubes_stmt(_pg: bool) -> Any:
+    table = table_of(Tube)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("t_id"))
+        .values(**{n: bindparam(n) for n in _TUBE_WRITES})
+    )
+
+
+def _write_tubes(conn: Connection, st: State) -> None:
     for t in st.tubes.values():
         if t.dirty and t.box_key is not None:
             t.box_id = st.boxes[t.box_key].id
-    names = [n for n in TUBE_FIELDS if n != "member_count"]
-    fields: dict[str, Any] = {n: bindparam(n) for n in names}
     filled = [t for t in st.tubes.values() if t.member_count != t.loaded_count]
     if filled:
-        # The batched form of `count = count + n WHERE count + n <= capacity`: each row
-        # moves only from the count this batch read, so no position is handed out twice.
         result = conn.execute(
-            update(table)
-            .where(
-                table.c.id == bindparam("t_id"),
-                table.c.member_count == bindparam("before"),
-                (table.c.capacity == 0)
-                | (table.c.member_count + bindparam("n") <= table.c.capacity),
-            )
-            .values(member_count=table.c.member_count + bindparam("n"), **fields),
+            prepared(conn, "fill-tubes", _fill_tubes_stmt),
             [
                 {
                     "t_id": t.id,
                     "before": t.loaded_count,
                     "n": t.member_count - t.loaded_count,
-                    **{n: getattr(t, n) for n in names},
+                    **{n: getattr(t, n) for n in _TUBE_WRITES},
                 }
                 for t in filled
             ],
@@ -127,8 +145,8 @@ def _write_tubes(conn: Connection, st: State) -> None:
     changed = [t for t in st.tubes.values() if t.dirty and t.member_count == t.loaded_count]
     if changed:
         conn.execute(
-            update(table).where(table.c.id == bindparam("t_id")).values(**fields),
-            [{"t_id": t.id, **{n: getattr(t, n) for n in names}} for t in changed],
+            prepared(conn, "change-tubes", _change_tubes_stmt),
+            [{"t_id": t.id, **{n: getattr(t, n) for n in _TUBE_WRITES}} for t in changed],
         )
 
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Table,
     any_,
+    bindparam,
     func,
     literal,
     literal_column,
     select,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
@@ -66,6 +66,37 @@ def one_of(conn: Connection, column: Any, values: Iterable[Any]) -> ColumnElemen
     return cast(ColumnElement[bool], column.in_(listed))
 
 
+def any_of(pg: bool, column: Any, name: str) -> ColumnElement[bool]:
+    """Return `column IN :name` for a prepared statement; bind the list with `listed`."""
+    if pg:
+        return cast(ColumnElement[bool], column == any_(bindparam(name, type_=ARRAY(column.type))))
+    values: Any = select(literal_column("value")).select_from(func.json_each(bindparam(name)))
+    return cast(ColumnElement[bool], column.in_(values))
+
+
+def listed(conn: Connection, values: Iterable[Any]) -> Any:
+    """Bind a list for `any_of`: an array on PostgreSQL, a JSON text on SQLite."""
+    items = list(values)
+    return items if conn.dialect.name == "postgresql" else json.dumps(items)
+
+
+_PREPARED: dict[tuple[str, str], Any] = {}
+
+
+def prepared(conn: Connection, name: str, build: Callable[[bool], Any]) -> Any:
+    """Return the hot-path statement `name`, built once per dialect and then reused.
+
+    Building a statement and computing its cache key cost more than running it on a small
+    batch; a reused statement object keeps its key, so only the execution is paid for.
+    `build(pg)` gets whether the dialect is PostgreSQL and must take values as bindparams.
+    """
+    key = (conn.dialect.name, name)
+    stmt = _PREPARED.get(key)
+    if stmt is None:
+        stmt = _PREPARED[key] = build(conn.dialect.name == "postgresql")
+    return stmt
+
+
 def table_of(model: type[Base]) -> Table:
     """Return a model's table, for Core statements on the hot path."""
     return cast(Table, model.__table__)
@@ -78,7 +109,7 @@ def take_writer_lock(conn: Connection) -> None:
     still opens the write transaction, and other writers wait on the busy timeout.
     """
     if conn.dialect.name == "sqlite":
-        conn.execute(text("UPDATE rounds SET id = id WHERE 1 = 0"))
+        conn.exec_driver_sql("UPDATE rounds SET id = id WHERE 1 = 0")
 
 
 def chunks(values: Iterable[Any], size: int = 5000) -> Iterable[list[Any]]:
@@ -87,15 +118,8 @@ def chunks(values: Iterable[Any], size: int = 5000) -> Iterable[list[Any]]:
         yield items[i : i + size]
 
 
-def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ()) -> State:
-    """Load everything the batch names with one `IN` query per kind."""
-    st = State()
-    is_pg = conn.dialect.name == "postgresql"
-    round_filter: ColumnElement[bool] = one_of(conn, Round.code, wants.rounds)
-    ids = list(round_ids)
-    if ids:
-        round_filter = round_filter | one_of(conn, Round.id, ids)
-    rows = conn.execute(
+def _rounds_stmt(pg: bool) -> Any:
+    return (
         select(
             Round.id,
             Round.code,
@@ -108,34 +132,56 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
             RoundArea.zone,
         )
         .outerjoin(RoundArea, RoundArea.round_id == Round.id)
-        .where(round_filter)
+        .where(any_of(pg, Round.code, "codes") | any_of(pg, Round.id, "ids"))
     )
-    for r in rows:
-        info = st.rounds.get(r.code)
+
+
+def _stations_stmt(pg: bool) -> Any:
+    return (
+        select(Station.id, Station.code, Station.site_id, Station.round_id, Site.zone)
+        .join(Site, Site.id == Station.site_id)
+        .where(any_of(pg, Station.code, "codes") | any_of(pg, Station.id, "ids"))
+    )
+
+
+def _boxes_stmt(pg: bool) -> Any:
+    return select(table_of(Box)).where(
+        any_of(pg, Box.round_id, "rounds"), any_of(pg, Box.code, "codes")
+    )
+
+
+def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ()) -> State:
+    """Load everything the batch names with one `IN` query per kind."""
+    st = State()
+    is_pg = conn.dialect.name == "postgresql"
+    rows = conn.execute(
+        prepared(conn, "rounds", _rounds_stmt),
+        {"codes": listed(conn, wants.rounds), "ids": listed(conn, round_ids)},
+    ).all()
+    for rid, code, district_id, sealed, controlled, precaution, key_group, area, zone in rows:
+        info = st.rounds.get(code)
         if info is None:
-            info = st.rounds[r.code] = RoundInfo(
-                r.id,
-                r.code,
-                r.district_id,
-                r.sealed_pooling,
-                r.controlled_pool,
-                r.precaution_pool,
-                r.key_group_pool,
-                {},
+            info = st.rounds[code] = RoundInfo(
+                rid, code, district_id, sealed, controlled, precaution, key_group, {}
             )
-        if r.area_id is not None:
-            info.zones[r.area_id] = r.zone
+        if area is not None:
+            info.zones[area] = zone
     by_id = {r.id: r for r in st.rounds.values()}
     if wants.labs:
-        lab_rows = conn.execute(select(Lab.code, Lab.id).where(one_of(conn, Lab.code, wants.labs)))
-        st.labs = {code: lab_id for code, lab_id in lab_rows}
-    _load_tubes(conn, st, one_of(conn, Tube.barcode, wants.tubes) if wants.tubes else None, is_pg)
+        lab_rows = conn.execute(
+            prepared(
+                conn,
+                "labs",
+                lambda pg: select(Lab.code, Lab.id).where(any_of(pg, Lab.code, "codes")),
+            ),
+            {"codes": listed(conn, wants.labs)},
+        )
+        st.labs = {code: lab_id for code, lab_id in lab_rows.all()}
+    if wants.tubes:
+        _load_tubes(conn, st, "barcode", wants.tubes, is_pg)
     if wants.boxes and by_id:
-        for b in conn.execute(
-            select(table_of(Box)).where(
-                one_of(conn, Box.round_id, by_id), one_of(conn, Box.code, wants.boxes)
-            )
-        ):
+        params = {"rounds": listed(conn, by_id), "codes": listed(conn, wants.boxes)}
+        for b in conn.execute(prepared(conn, "boxes", _boxes_stmt), params):
             st.boxes[(b.round_id, b.code)] = BoxRow(
                 b.id,
                 b.round_id,
@@ -152,21 +198,17 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
             )
     received = [b.id for (_r, code), b in st.boxes.items() if code in wants.received_boxes and b.id]
     if received:
-        _load_tubes(conn, st, one_of(conn, Tube.box_id, received), is_pg)
+        _load_tubes(conn, st, "box_id", received, is_pg)
         box_ids = {b.id: b for b in st.boxes.values()}
         for t in sorted(st.tubes.values(), key=lambda t: t.id):
             if t.box_id in box_ids and t.barcode not in box_ids[t.box_id].tubes:
                 box_ids[t.box_id].tubes.append(t.barcode)
     station_ids = {t.station_id for t in st.tubes.values() if t.station_id is not None}
-    station_filter: ColumnElement[bool] = one_of(conn, Station.code, wants.stations)
-    if station_ids:
-        station_filter = station_filter | one_of(conn, Station.id, station_ids)
     if wants.stations or station_ids:
+        params = {"codes": listed(conn, wants.stations), "ids": listed(conn, station_ids)}
         for sid, code, site_id, rid, zone in conn.execute(
-            select(Station.id, Station.code, Station.site_id, Station.round_id, Site.zone)
-            .join(Site, Site.id == Station.site_id)
-            .where(station_filter)
-        ):
+            prepared(conn, "stations", _stations_stmt), params
+        ).all():
             station = StationInfo(sid, code, site_id, rid, zone)
             st.stations[code] = station
             st.stations_by_id[sid] = station
@@ -175,77 +217,106 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
     return st
 
 
-# TubeRow's leading fields, in order: rows become TubeRows without attribute lookups.
 # TubeRow's constructor order: identity columns, then the fields a batch may change.
 _TUBE_COLUMNS = ("id", "barcode", "round_id", "district_id", "capacity", *TUBE_FIELDS)
 
 
-def _load_tubes(conn: Connection, st: State, where: Any, lock: bool) -> None:
-    if where is None:
-        return
-    table = table_of(Tube)
-    stmt = select(*(table.c[name] for name in _TUBE_COLUMNS)).where(where).order_by(Tube.id)
-    if lock:
+def _tubes_stmt(by: str, lock: bool) -> Callable[[bool], Any]:
+    def build(pg: bool) -> Any:
+        table = table_of(Tube)
+        stmt = (
+            select(*(table.c[name] for name in _TUBE_COLUMNS))
+            .where(any_of(pg, table.c[by], "keys"))
+            .order_by(Tube.id)
+        )
         # Concurrent batches touching the same tubes queue here instead of deciding on
         # the same counts; ordering by id keeps two batches from deadlocking.
-        stmt = stmt.with_for_update()
-    for row in conn.execute(stmt).tuples():
-        if row[1] not in st.tubes:
-            tube = TubeRow(*row)
-            tube.loaded_count = tube.member_count
-            st.tubes[row[1]] = tube
+        return stmt.with_for_update() if lock else stmt
+
+    return build
+
+
+def _load_tubes(conn: Connection, st: State, by: str, keys: Iterable[Any], lock: bool) -> None:
+    stmt = prepared(conn, f"tubes-by-{by}-{lock}", _tubes_stmt(by, lock))
+    for part in chunks(keys):
+        # `all()` fetches in one call; iterating the result would fetch row by row.
+        for row in conn.execute(stmt, {"keys": listed(conn, part)}).all():
+            if row[1] not in st.tubes:
+                tube = TubeRow(*row)
+                tube.loaded_count = tube.member_count
+                st.tubes[row[1]] = tube
+
+
+_PERSON_COLUMNS: tuple[Any, ...] = (
+    Resident.id,
+    Resident.resident_code,
+    Resident.id_type,
+    Resident.id_number,
+    Resident.household_id,
+    Resident.building_id,
+    Resident.key_group,
+    Resident.compound_id,
+    Resident.community_id,
+    Resident.street_id,
+    Resident.district_id,
+)
+
+
+def _people_stmt(by_document: bool, in_round: bool) -> Callable[[bool], Any]:
+    def build(pg: bool) -> Any:
+        cols = list(_PERSON_COLUMNS)
+        if in_round:
+            swabbed = select(Swab.id).where(
+                Swab.round_id == bindparam("round_id"), Swab.resident_id == Resident.id
+            )
+            cols.append(swabbed.exists().label("swabbed"))
+        where: ColumnElement[bool]
+        if by_document:
+            # (id_type, id_number) is the unique index: name both so it is used.
+            where = (Resident.id_type == bindparam("id_type")) & any_of(
+                pg, Resident.id_number, "keys"
+            )
+        else:
+            where = any_of(pg, Resident.resident_code, "keys")
+        return select(*cols).where(where)
+
+    return build
 
 
 def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]) -> None:
-    cols: list[Any] = [
-        Resident.id,
-        Resident.resident_code,
-        Resident.id_type,
-        Resident.id_number,
-        Resident.household_id,
-        Resident.building_id,
-        Resident.key_group,
-        Resident.compound_id,
-        Resident.community_id,
-        Resident.street_id,
-        Resident.district_id,
-    ]
     # With one round (the usual batch) whether each person was already swabbed comes with
     # the person, from the (round_id, resident_id) index, instead of a second query.
     single = round_ids[0] if len(round_ids) == 1 else None
-    if single is not None:
-        swabbed = select(Swab.id).where(Swab.round_id == single, Swab.resident_id == Resident.id)
-        cols.append(swabbed.exists().label("swabbed"))
+    extra = {"round_id": single} if single is not None else {}
     rows: list[Any] = []
-    for part in chunks(wants.resident_codes):
-        rows += conn.execute(select(*cols).where(one_of(conn, Resident.resident_code, part))).all()
+    if wants.resident_codes:
+        stmt = prepared(conn, f"people-code-{single is not None}", _people_stmt(False, bool(extra)))
+        for part in chunks(wants.resident_codes):
+            rows += conn.execute(stmt, {"keys": listed(conn, part), **extra}).all()
     by_type: dict[str, set[str]] = defaultdict(set)
     for id_type, number in wants.id_numbers:
         by_type[id_type].add(number)
-    for id_type, numbers_of_type in by_type.items():
-        # (id_type, id_number) is the unique index: name both so it is used.
-        for part in chunks(numbers_of_type):
-            rows += conn.execute(
-                select(*cols).where(
-                    Resident.id_type == id_type, one_of(conn, Resident.id_number, part)
-                )
-            ).all()
+    if by_type:
+        stmt = prepared(conn, f"people-doc-{single is not None}", _people_stmt(True, bool(extra)))
+        for id_type, numbers_of_type in by_type.items():
+            for part in chunks(numbers_of_type):
+                params = {"id_type": id_type, "keys": listed(conn, part), **extra}
+                rows += conn.execute(stmt, params).all()
+    by_code = st.by_code
+    by_document = st.by_document
     for r in rows:
-        info = PersonInfo(
-            r.id,
-            r.household_id,
-            r.building_id,
-            bool(r.key_group),
-            (r.building_id, r.compound_id, r.community_id, r.street_id, r.district_id),
-        )
-        st.by_code[r.resident_code] = info
-        st.by_document[(r.id_type, r.id_number)] = info
-        if single is not None and r.swabbed:
-            st.sampled.add((single, f"r{r.id}"))
-    resident_ids = {p.id for p in st.by_code.values()}
+        info = PersonInfo(r[0], r[4], r[5], bool(r[6]), (r[5], r[7], r[8], r[9], r[10]))
+        by_code[r[1]] = info
+        by_document[(r[2], r[3])] = info
+        if single is not None and r[11]:
+            st.sampled.add((single, f"r{r[0]}"))
+    if single is not None:
+        resident_ids: set[int] = set()
+    else:
+        resident_ids = {p.id for p in st.by_code.values()}
     numbers = {n for _t, n in wants.id_numbers}
     for rid in round_ids:
-        for part in chunks(resident_ids if single is None else ()):
+        for part in chunks(resident_ids):
             for (resident_id,) in conn.execute(
                 select(Swab.resident_id)
                 .where(Swab.round_id == rid, one_of(conn, Swab.resident_id, part))

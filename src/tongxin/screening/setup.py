@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from tongxin.screening.models import (
     Tube,
     TubeBatch,
 )
+from tongxin.screening.projections import any_of, listed, prepared
 from tongxin.screening.rules import SealedPooling, Zone
 
 DEFAULT_DEADLINE = timedelta(hours=24)
@@ -256,12 +258,31 @@ def issue_device_token(
 
 def scope_for_token(session: Session, *, token: str, now: datetime) -> DeviceScope | None:
     """Return the scope of a live token, or None when unknown, expired or revoked."""
-    row = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == _hash_token(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
-        return None
-    return DeviceScope(
-        device=row.device, round_id=row.round_id, site_id=row.site_id, lab_id=row.lab_id
-    )
+    return scopes_for_tokens(session, tokens={token}, now=now).get(token)
+
+
+def scopes_for_tokens(
+    session: Session, *, tokens: set[str], now: datetime
+) -> dict[str, DeviceScope | None]:
+    """Look several tokens up at once: token -> scope, or None when unknown, expired, revoked."""
+    hashed = {_hash_token(t): t for t in tokens}
+    found: dict[str, DeviceScope | None] = dict.fromkeys(tokens)
+    conn = session.connection()
+    # Every capture request group asks this first: a reused Core statement, not an ORM load.
+    stmt = prepared(conn, "device-tokens", _tokens_stmt)
+    for token_hash, device, round_id, site_id, lab_id, revoked_at, expires_at in conn.execute(
+        stmt, {"hashes": listed(conn, hashed)}
+    ).tuples():
+        if revoked_at is None and expires_at > now:
+            found[hashed[token_hash]] = DeviceScope(device, round_id, site_id, lab_id)
+    return found
+
+
+def _tokens_stmt(pg: bool) -> Any:
+    t = DeviceToken
+    return select(
+        t.token_hash, t.device, t.round_id, t.site_id, t.lab_id, t.revoked_at, t.expires_at
+    ).where(any_of(pg, t.token_hash, "hashes"))
 
 
 def revoke_device_token(session: Session, *, token_id: int, now: datetime) -> None:

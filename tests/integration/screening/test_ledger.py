@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from tests.factories.events import Device
 from tests.factories.screening import ROUND_START, RoundSetup, build_round
 from tongxin.registry.rules import resident_code
-from tongxin.screening.ledger import Unparsed, ingest_events, list_rejected, resolve_event
+from tongxin.screening.ledger import (
+    LedgerError,
+    Unparsed,
+    ingest_events,
+    list_rejected,
+    resolve_event,
+    resubmit_event,
+)
 from tongxin.screening.models import Box, Event, Handover, HandoverBox, Recall, Swab, Tube
 from tongxin.screening.rules import Zone
 from tongxin.screening.setup import create_round
@@ -229,3 +236,35 @@ def test_stored_times_compare_in_sql_like_any_other_timestamp(session, rs):
     assert session.scalar(select(Event.id).where(Event.at == at)) == event["id"]
     assert session.scalar(select(Swab.event_id).where(Swab.taken_at >= at)) == event["id"]
     assert session.scalar(select(Event.received_at)) == NOW
+
+
+def test_a_rejected_receipt_resubmitted_after_the_handover_is_accepted_once(session, rs):
+    pad, lab = Device(), Device("lab-1")
+    swabs = fill(pad, rs, rs.tubes10[0], range(10))
+    assert {s for s, _c in send(session, [*swabs, pad.seal("B1", [rs.tubes10[0]])])} == {"accepted"}
+    early = lab.receive("B1")
+    [(status, code)] = send(session, [early])
+    assert status == "rejected"
+    send(session, [pad.handover(["B1"])])
+    answer = resubmit_event(session, event_id=early["id"], by="王主任", now=NOW)
+    assert (answer.status, answer.code) == ("accepted", None)
+    assert tube(session, rs.tubes10[0]).state == "received"
+    assert list_rejected(session, round_id=rs.round.id) == []
+    original = session.get(
+        Event, session.scalar(select(Event.number).where(Event.id == early["id"]))
+    )
+    assert original is not None and (original.status, original.code) == ("rejected", code)
+    assert answer.id in (original.resolution or "")
+    with pytest.raises(LedgerError) as again:
+        resubmit_event(session, event_id=early["id"], by="王主任", now=NOW)
+    assert again.value.code == "event_resolved"
+
+
+def test_an_unparsable_rejected_event_cannot_be_resubmitted(session, rs):
+    assert send(session, [Unparsed("{not json", "dump.ndjson line 3")]) == [
+        ("rejected", "malformed")
+    ]
+    [stored] = list_rejected(session, round_id=None)
+    with pytest.raises(LedgerError) as problem:
+        resubmit_event(session, event_id=stored.id, by="王主任", now=NOW)
+    assert problem.value.code == "event_not_resubmittable"
