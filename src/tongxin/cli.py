@@ -54,6 +54,7 @@ def build() -> typer.Typer:
     if _mounted:
         return app
     from tongxin.accounts.cli import app as accounts_app
+    from tongxin.audit.cli import app as audit_app
     from tongxin.bench.cli import app as bench_app
     from tongxin.demo.cli import app as demo_app
     from tongxin.registry.cli import app as registry_app
@@ -64,6 +65,7 @@ def build() -> typer.Typer:
     app.add_typer(registry_app, name="registry")
     app.add_typer(screening_app(), name="screening")
     app.add_typer(tokens_app, name="tokens")
+    app.add_typer(audit_app, name="audit")
     app.add_typer(demo_app, name="demo")
     app.add_typer(bench_app, name="bench")
     _mounted = True

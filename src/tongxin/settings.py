@@ -79,6 +79,10 @@ class Settings(BaseSettings):
             "HTTPS), always, or never."
         ),
     )
+    audit_key: str | None = Field(
+        default=None,
+        description="Key of the audit chain's HMAC; unset means a plain SHA-256 chain.",
+    )
 
     def sqlite_path(self) -> Path | None:
         """Return the file behind a sqlite URL, or None for other engines."""

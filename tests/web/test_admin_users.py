@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from tests.web.conftest import PASSWORD, post_form, sign_in
 from tongxin.accounts.models import User
+from tongxin.audit.models import AuditEntry
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.web.app import create_app
 
@@ -165,3 +166,26 @@ def test_a_locked_name_does_not_lock_other_names(client, world, second):
     _fail(client, "worker", 5)
 
     sign_in(second, "admin")
+
+
+def test_user_administration_is_audited_without_the_password(admin, db):
+    post_form(admin, "/admin/users/worker/disable")
+    post_form(admin, "/admin/users/worker/enable")
+    post_form(
+        admin,
+        "/admin/users/worker/password",
+        {"password": "Xinxing-2022-09", "confirm": "Xinxing-2022-09"},
+    )
+
+    with session_scope(make_sessionmaker(db)) as s:
+        entries = s.execute(
+            select(
+                AuditEntry.action, AuditEntry.actor, AuditEntry.target_id, AuditEntry.summary
+            ).order_by(AuditEntry.number)
+        ).all()
+    assert [(a, actor, t) for a, actor, t, _ in entries] == [
+        ("accounts.user.disable", "admin", "worker"),
+        ("accounts.user.enable", "admin", "worker"),
+        ("accounts.user.password_reset", "admin", "worker"),
+    ]
+    assert "Xinxing" not in str([summary for *_, summary in entries])

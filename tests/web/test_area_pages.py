@@ -1,5 +1,8 @@
 import re
 
+from tongxin.accounts.rules import Role
+from tongxin.db import make_sessionmaker, session_scope
+
 
 def _count_row(page: str, name: str) -> int:
     """Return the resident count shown in the tree-table row of the area called `name`."""
@@ -67,11 +70,24 @@ def test_areas_outside_the_jurisdiction_are_not_found(worker, world):
         assert "找不到页面" in response.text
 
 
-def test_a_user_without_jurisdiction_and_without_a_system_wide_role_sees_no_area(client, world):
-    from tests.web.conftest import sign_in
+def test_a_user_without_jurisdiction_and_without_a_system_wide_role_sees_no_area(
+    client, world, db, password_hash
+):
+    from tests.web.conftest import add_user, sign_in
 
-    sign_in(client, "sampler")
+    with session_scope(make_sessionmaker(db)) as s:
+        add_user(s, password_hash, "unplaced", Role.COMMUNITY_WORKER)
+    sign_in(client, "unplaced")
 
     page = client.get("/").text
     assert "没有管辖区域" in page
     assert client.get(f"/areas/{world.district}").status_code == 404
+
+
+def test_a_role_without_registry_access_is_refused_the_area_tree(client, world):
+    from tests.web.conftest import sign_in
+
+    sign_in(client, "sampler")
+
+    assert client.get("/").status_code == 403
+    assert client.get(f"/areas/{world.district}").status_code == 403

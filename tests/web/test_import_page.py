@@ -112,7 +112,7 @@ def test_a_community_worker_must_choose_a_community_inside_the_jurisdiction(clie
     outside = _upload(client, _csv(_good_rows()), world.other_community)
 
     assert missing.status_code == 400 and "请选择社区" in missing.text
-    assert outside.status_code == 400 and "找不到该社区" in outside.text
+    assert outside.status_code == 404 and "找不到该社区" in outside.text
     assert _residents(db) == 35
 
 

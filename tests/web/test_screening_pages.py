@@ -223,10 +223,10 @@ def test_recalls_outside_the_jurisdiction_are_not_shown(client, staged):
     assert 'data-testid="board-empty"' in page.text
 
 
-def test_users_without_a_jurisdiction_do_not_see_rounds(client, staged):
+def test_roles_without_screening_access_are_refused_rounds(client, staged):
     sign_in(client, "nobody")
-    assert "R1" not in client.get("/rounds").text.split("<main")[1]
-    assert client.get("/rounds/R1").status_code == 404
+    assert client.get("/rounds").status_code == 403
+    assert client.get("/rounds/R1").status_code == 403
 
 
 def test_pages_speak_english_when_chosen(client, staged):

@@ -27,16 +27,22 @@ def create(
     area: str | None = typer.Option(
         None, help="Code of the jurisdiction area (whole system if absent)."
     ),
+    lab: str | None = typer.Option(
+        None, help="Code of the lab a lab receiver works for (their lab scope)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the user as JSON."),
 ) -> None:
     """Create a user with a role and a jurisdiction."""
     from tongxin.accounts.service import AccountError, create_user
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.registry.service import RegistryError, area_by_code
+    from tongxin.screening.setup import SetupError, lab_by_code
 
     try:
         with command_session() as session:
             jurisdiction = area_by_code(session, area) if area else None
+            lab_id = lab_by_code(session, lab).id if lab else None
             user = create_user(
                 session,
                 username=username,
@@ -44,9 +50,24 @@ def create(
                 role=role,
                 display_name=display_name,
                 jurisdiction=jurisdiction,
+                lab_id=lab_id,
             )
-            out = {"id": user.id, "username": user.username, "role": user.role, "area": area}
-    except (AccountError, RegistryError) as exc:
+            out = {
+                "id": user.id,
+                "username": user.username,
+                "role": user.role,
+                "area": area,
+                "lab": lab,
+            }
+            record_command(
+                session,
+                action="accounts.user.create",
+                target_type="user",
+                target_id=user.username,
+                area=jurisdiction,
+                after=out,
+            )
+    except (AccountError, RegistryError, SetupError) as exc:
         typer.echo(f"error [{exc.code}]: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(
@@ -58,12 +79,21 @@ def create(
 
 def _set_active(username: str, *, active: bool, as_json: bool) -> None:
     from tongxin.accounts.service import AccountError, set_user_active
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
 
     try:
         with command_session() as session:
             user = set_user_active(session, username=username, active=active, now=datetime.now(UTC))
             out = {"username": user.username, "is_active": user.is_active}
+            record_command(
+                session,
+                action="accounts.user.enable" if active else "accounts.user.disable",
+                target_type="user",
+                target_id=user.username,
+                area=user.jurisdiction_id,
+                after={"is_active": active},
+            )
     except AccountError as exc:
         typer.echo(f"error [{exc.code}]: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -104,12 +134,20 @@ def reset_password(
     """Give a user a new password under the policy and end their open sessions."""
     from tongxin.accounts.service import AccountError
     from tongxin.accounts.service import reset_password as reset
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
 
     try:
         with command_session() as session:
             user = reset(session, username=username, password=password, now=datetime.now(UTC))
             out = {"username": user.username, "password_reset": True}
+            record_command(
+                session,
+                action="accounts.user.password_reset",
+                target_type="user",
+                target_id=user.username,
+                area=user.jurisdiction_id,
+            )
     except AccountError as exc:
         typer.echo(f"error [{exc.code}]: {exc}", err=True)
         raise typer.Exit(2) from None

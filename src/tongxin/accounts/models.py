@@ -21,6 +21,10 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
     jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    # Places other than an area node that narrow what a user sees: one nullable column per
+    # kind of place (a lab now; warehouse_id and hotline_id arrive with their areas), each
+    # read in one branch of accounts.access.scope_of. See docs/security.md, "Jurisdiction".
+    lab_id: Mapped[int | None] = mapped_column(ForeignKey("labs.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
-from tongxin.accounts.rules import N_, Role, may_change_activity
+from tongxin.accounts.rules import N_, Permission, may_change_activity
 from tongxin.accounts.service import (
     AccountError,
     PasswordRejected,
@@ -20,17 +20,22 @@ from tongxin.accounts.service import (
     user_by_name,
 )
 from tongxin.accounts.sign_in import SignInPolicies, sign_in
+from tongxin.audit.context import web_actor
+from tongxin.audit.service import record
 from tongxin.web import i18n
 from tongxin.web.deps import (
+    PUBLIC,
     SESSION_SIGNED_IN_KEY,
     SESSION_USER_KEY,
     RequestSession,
     page_user,
+    requires,
     session_user,
 )
 from tongxin.web.templating import gettext_for, render
 
-router = APIRouter(include_in_schema=False)
+# Sign-in, sign-out and the language switch show no one's data: all of them are public.
+router = APIRouter(include_in_schema=False, dependencies=[PUBLIC])
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -124,14 +129,8 @@ def switch_language(request: Request, locale: str, next: str | None = None) -> R
     return RedirectResponse(safe_next(next), status_code=303)
 
 
-def admin_user(user: User = Depends(page_user)) -> User:
-    """Return the signed-in administrator, or answer 403 to anyone else.
-
-    The one gate of the user-management pages; the permission system replaces it later.
-    """
-    if user.role != Role.ADMIN:
-        raise HTTPException(status_code=403)
-    return user
+# The administrators' user pages: one permission, users.manage (administrators only).
+admin_router = APIRouter(include_in_schema=False, dependencies=[requires(Permission.USERS_MANAGE)])
 
 
 def _users_page(
@@ -150,10 +149,8 @@ def _users_page(
     )
 
 
-@router.get("/admin/users")
-def users_page(
-    request: Request, session: Session = RequestSession, admin: User = Depends(admin_user)
-) -> Response:
+@admin_router.get("/admin/users")
+def users_page(request: Request, session: Session = RequestSession) -> Response:
     """List every account with its role, state and last sign-in, with actions."""
     return _users_page(request, session)
 
@@ -165,7 +162,18 @@ def _set_active(
     refusal = may_change_activity(admin.id, target.id, enable=active)
     if refusal is not None:
         return _users_page(request, session, problem=gettext_for(request)(refusal), status_code=409)
-    set_user_active(session, username=username, active=active, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    set_user_active(session, username=username, active=active, now=now)
+    record(
+        session,
+        actor=web_actor(request, admin),
+        action="accounts.user.enable" if active else "accounts.user.disable",
+        target_type="user",
+        target_id=username,
+        area=target.jurisdiction_id,
+        now=now,
+        after={"is_active": active},
+    )
     return RedirectResponse("/admin/users?done=" + ("enabled" if active else "disabled"), 303)
 
 
@@ -176,23 +184,23 @@ def _target(session: Session, username: str) -> User:
         raise HTTPException(status_code=404) from None
 
 
-@router.post("/admin/users/{username}/disable")
+@admin_router.post("/admin/users/{username}/disable")
 def disable_user(
     request: Request,
     username: str,
     session: Session = RequestSession,
-    admin: User = Depends(admin_user),
+    admin: User = Depends(page_user),
 ) -> Response:
     """Disable an account; its open sessions end at their next request."""
     return _set_active(request, session, admin, username, active=False)
 
 
-@router.post("/admin/users/{username}/enable")
+@admin_router.post("/admin/users/{username}/enable")
 def enable_user(
     request: Request,
     username: str,
     session: Session = RequestSession,
-    admin: User = Depends(admin_user),
+    admin: User = Depends(page_user),
 ) -> Response:
     """Enable an account again."""
     return _set_active(request, session, admin, username, active=True)
@@ -205,25 +213,22 @@ def _password_form(
     return render(request, "accounts/reset_password.html", context, status_code=status_code)
 
 
-@router.get("/admin/users/{username}/password")
+@admin_router.get("/admin/users/{username}/password")
 def reset_password_form(
-    request: Request,
-    username: str,
-    session: Session = RequestSession,
-    admin: User = Depends(admin_user),
+    request: Request, username: str, session: Session = RequestSession
 ) -> Response:
     """Show the form that gives a user a new password."""
     return _password_form(request, _target(session, username), [])
 
 
-@router.post("/admin/users/{username}/password")
+@admin_router.post("/admin/users/{username}/password")
 def reset_password_submit(
     request: Request,
     username: str,
     password: str = Form(""),
     confirm: str = Form(""),
     session: Session = RequestSession,
-    admin: User = Depends(admin_user),
+    admin: User = Depends(page_user),
 ) -> Response:
     """Set the new password under the policy; the user's other sessions end."""
     target = _target(session, username)
@@ -235,6 +240,15 @@ def reset_password_submit(
         reset_password(session, username=username, password=password, now=now)
     except PasswordRejected as rejected:
         return _password_form(request, target, [_(p) for p in rejected.problems], 400)
+    record(
+        session,
+        actor=web_actor(request, admin),
+        action="accounts.user.password_reset",
+        target_type="user",
+        target_id=username,
+        area=target.jurisdiction_id,
+        now=now,
+    )
     if target.id == admin.id:
         # Resetting one's own password ends older sessions, not the one doing it.
         request.session[SESSION_SIGNED_IN_KEY] = now.timestamp()

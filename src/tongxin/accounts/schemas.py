@@ -13,4 +13,5 @@ class UserOut(BaseModel):
     display_name: str
     role: str
     jurisdiction_id: int | None
+    lab_id: int | None = None
     is_active: bool

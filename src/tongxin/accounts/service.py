@@ -50,6 +50,7 @@ def create_user(
     role: Role,
     display_name: str | None = None,
     jurisdiction: Area | None = None,
+    lab_id: int | None = None,
 ) -> User:
     """Create a user with an argon2 password hash."""
     check_password_policy(password, username)
@@ -61,6 +62,7 @@ def create_user(
         password_hash=_hasher.hash(password),
         role=role.value,
         jurisdiction_id=jurisdiction.id if jurisdiction else None,
+        lab_id=lab_id,
         is_active=True,
         created_at=datetime.now(UTC),
     )

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from tongxin.accounts.models import User
+from tongxin.accounts.rules import Permission
+from tongxin.audit.context import web_actor
 from tongxin.registry import queries, search
 from tongxin.registry.schemas import AreaNode, AreaOut, AreaTree, ResidentOut, ResidentPage
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, api_scope
+from tongxin.web.deps import RequestSession, api_requires, api_scope, api_user
 from tongxin.web.templating import gettext_for
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
+READ = [api_requires(Permission.REGISTRY_READ)]
 
 
 class SearchRejected(Exception):
@@ -43,7 +47,7 @@ def _node(count: queries.AreaCount) -> AreaNode:
     return AreaNode(area=AreaOut.model_validate(count.area), residents=count.residents)
 
 
-@router.get("/areas", response_model=list[AreaNode])
+@router.get("/areas", response_model=list[AreaNode], dependencies=READ)
 def list_roots(
     session: Session = RequestSession, scope: queries.Scope = Depends(api_scope)
 ) -> list[AreaNode]:
@@ -51,7 +55,7 @@ def list_roots(
     return [_node(c) for c in queries.area_counts(session, queries.scope_roots(session, scope))]
 
 
-@router.get("/areas/{code}", response_model=AreaTree)
+@router.get("/areas/{code}", response_model=AreaTree, dependencies=READ)
 def get_area(
     code: str,
     session: Session = RequestSession,
@@ -75,7 +79,7 @@ def _out(resident: object, groups: list[str]) -> ResidentOut:
     return out
 
 
-@router.get("/residents", response_model=ResidentPage)
+@router.get("/residents", response_model=ResidentPage, dependencies=READ)
 def list_residents(
     request: Request,
     area: str | None = Query(None, description="Area code; the caller's jurisdiction if absent."),
@@ -121,17 +125,21 @@ def list_residents(
     )
 
 
-@router.get("/residents/{resident_code}", response_model=ResidentOut)
+@router.get("/residents/{resident_code}", response_model=ResidentOut, dependencies=READ)
 def get_resident(
     request: Request,
     resident_code: str,
     session: Session = RequestSession,
     scope: queries.Scope = Depends(api_scope),
+    user: User = Depends(api_user),
 ) -> ResidentOut:
     """Return one resident by resident code, with their groups today."""
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404, detail="resident not found")
+    search.record_full_read(
+        session, actor=web_actor(request, user), resident=resident, now=datetime.now(UTC)
+    )
     settings: Settings = request.app.state.settings
     groups = search.resident_groups(
         resident, today=date.today(), elderly_age=settings.elderly_age, child_age=settings.child_age

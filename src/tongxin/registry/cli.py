@@ -15,11 +15,27 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tongxin.registry.importing import ImportReport
+    from tongxin.registry.queries import Scope
 
 app = typer.Typer(help="Area tree, households and residents.", no_args_is_help=True)
 
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+
+
+AS_HELP = (
+    "Act for this user: their permission and jurisdiction apply. Without it the command runs"
+    " as the trusted server operator."
+)
+
+
+def _acting_scope(session: Any, username: str, permission_name: str) -> Scope:
+    """Return the jurisdiction of the user a command acts for; AccountError when not allowed."""
+    from tongxin.accounts.access import acting_user
+    from tongxin.accounts.rules import Permission
+
+    _, scope = acting_user(session, username, Permission(permission_name))
+    return scope
 
 
 def _fail(console: Console, zh: str, en: str) -> typer.Exit:
@@ -38,6 +54,7 @@ def import_file(
     """Import residents; nothing is written unless every row is valid (exit 1 otherwise)."""
     from rich.console import Console
 
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.interop.tables import SUPPORTED_EXTENSIONS, extension_of
     from tongxin.registry.importing import import_residents
@@ -80,6 +97,15 @@ def import_file(
                 today=date.today(),
                 progress=on_progress,
                 batch_rows=settings.import_batch_rows,
+            )
+        if report.ok:
+            record_command(
+                session,
+                action="registry.import.apply",
+                target_type="import",
+                target_id=file.name,
+                area=area,
+                after=report.counts(),
             )
     _print_report(report, as_json=as_json)
     if not report.ok:
@@ -176,10 +202,12 @@ def _print_report(report: ImportReport, *, as_json: bool) -> None:
 def export_file(
     area: str = typer.Option(..., "--area", help="Code of the area to export (building or above)."),
     out: Path = typer.Option(..., "--out", help="The .xlsx file to write."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Write the residents under an area to .xlsx, one sheet per building."""
     from rich.console import Console
 
+    from tongxin.accounts.service import AccountError
     from tongxin.commands import command_session
     from tongxin.registry.exporting import export_residents
     from tongxin.registry.service import RegistryError, area_by_code
@@ -192,11 +220,16 @@ def export_file(
     with command_session() as session:
         try:
             node = area_by_code(session, area)
+            # Outside the acting user's jurisdiction reads like an unknown area.
+            if as_user is not None and not _acting_scope(
+                session, as_user, "registry.export"
+            ).contains(node):
+                raise RegistryError("area_unknown", f"no area with code {area!r}")
             with _export_progress(err) as on_progress:
                 summary = export_residents(
                     session, area=node, out=out, now=datetime.now(UTC), progress=on_progress
                 )
-        except RegistryError as exc:
+        except (RegistryError, AccountError) as exc:
             raise _fail(err, f"无法导出 {area}", f"cannot export {area}: {exc}") from None
     typer.echo(
         f"已导出 {summary.residents} 人({summary.buildings} 个楼栋)到 {out}\n"
@@ -224,6 +257,7 @@ def qr_code(
         None, "--out", help="Write an .svg or .png file; without it, draw the QR in the terminal."
     ),
     scale: int = typer.Option(8, min=1, max=64, help="Pixels per module in the file."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Print a resident's code as a QR code (file or terminal)."""
     import segno
@@ -244,8 +278,19 @@ def qr_code(
         )
     if out is not None and out.suffix.lower() not in (".svg", ".png"):
         raise _fail(err, "输出文件须以 .svg 或 .png 结尾", "--out must end in .svg or .png")
+    from tongxin.accounts.service import AccountError
+    from tongxin.registry.search import visible_resident
+
     with command_session() as session:
         found = session.scalar(select(Resident.id).where(Resident.resident_code == code))
+        if found is not None and as_user is not None:
+            try:
+                scope = _acting_scope(session, as_user, "registry.read")
+            except AccountError as exc:
+                raise _fail(err, str(exc), str(exc)) from None
+            # Someone outside the acting user's jurisdiction reads like nobody.
+            if visible_resident(session, scope, code) is None:
+                found = None
     if found is None:
         raise _fail(err, f"没有居民码为 {code} 的居民", f"no resident has code {code}")
     qr = segno.make_qr(code, error="m")  # a full QR: phone scanners often skip Micro QR

@@ -62,6 +62,16 @@ class ImportReport:
         """Tell whether the file was clean (and so imported)."""
         return not self.problems
 
+    def counts(self) -> dict[str, Any]:
+        """Return what the import wrote, without any row's content (for the audit log)."""
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "imported": self.imported,
+            "households_created": self.households_created,
+            "units_created": self.units_created,
+        }
+
 
 @dataclass
 class _Building:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,11 +12,15 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from tongxin.accounts.models import User
+from tongxin.accounts.rules import Permission
+from tongxin.audit.context import web_actor
+from tongxin.audit.service import record
 from tongxin.registry import queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_scope
+from tongxin.web.deps import RequestSession, page_scope, page_user, requires
 from tongxin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -31,7 +35,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.get("/")
+@router.get("/", dependencies=[requires(Permission.REGISTRY_READ)])
 def home(
     request: Request,
     session: Session = RequestSession,
@@ -48,7 +52,7 @@ def home(
     )
 
 
-@router.get("/areas/{code}")
+@router.get("/areas/{code}", dependencies=[requires(Permission.REGISTRY_READ)])
 def area_page(
     request: Request,
     code: str,
@@ -82,7 +86,7 @@ def _area_page(request: Request, session: Session, scope: queries.Scope, area: A
     )
 
 
-@router.get("/residents")
+@router.get("/residents", dependencies=[requires(Permission.REGISTRY_READ)])
 def residents_page(
     request: Request,
     area: str | None = None,
@@ -169,17 +173,21 @@ def _list_context(
     }
 
 
-@router.get("/residents/{resident_code}")
+@router.get("/residents/{resident_code}", dependencies=[requires(Permission.REGISTRY_READ)])
 def resident_page(
     request: Request,
     resident_code: str,
     session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
+    user: User = Depends(page_user),
 ) -> Response:
     """Show everything about one resident, with the resident code as a QR code."""
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404)
+    search.record_full_read(
+        session, actor=web_actor(request, user), resident=resident, now=datetime.now(UTC)
+    )
     settings = _settings(request)
     detail = search.resident_detail(
         session,
@@ -200,7 +208,7 @@ def resident_page(
     )
 
 
-@router.get("/registry/import")
+@router.get("/registry/import", dependencies=[requires(Permission.REGISTRY_IMPORT)])
 def import_form(
     request: Request,
     session: Session = RequestSession,
@@ -223,13 +231,14 @@ def _import_context(session: Session, scope: queries.Scope, **extra: Any) -> dic
     return context
 
 
-@router.post("/registry/import")
+@router.post("/registry/import", dependencies=[requires(Permission.REGISTRY_IMPORT)])
 def import_upload(
     request: Request,
     file: UploadFile = File(...),
     community: str = Form(""),
     session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
+    user: User = Depends(page_user),
 ) -> Response:
     """Import an uploaded sheet all or nothing and show the report."""
     try:
@@ -240,7 +249,10 @@ def import_upload(
     if community.strip():
         chosen = queries.visible_area(session, scope, community.strip())
         if chosen is None or chosen.level != AreaLevel.COMMUNITY:
-            return _import_error(request, session, scope, community, search.N_("找不到该社区"))
+            # 404 like any page about a place outside the jurisdiction (or no place at all).
+            return _import_error(
+                request, session, scope, community, search.N_("找不到该社区"), status_code=404
+            )
     elif not scope.whole:
         # Without a community the file could place people anywhere; scoped users must choose.
         return _import_error(request, session, scope, community, search.N_("请选择社区"))
@@ -260,6 +272,17 @@ def import_upload(
     if not report.ok:
         # The service writes nothing on problems; rolling back makes that hold for this page.
         session.rollback()
+    else:
+        record(
+            session,
+            actor=web_actor(request, user),
+            action="registry.import.apply",
+            target_type="import",
+            target_id=report.source,
+            area=chosen,
+            now=datetime.now(UTC),
+            after=report.counts(),
+        )
     return render(
         request,
         "registry/import.html",
@@ -275,11 +298,17 @@ def import_upload(
 
 
 def _import_error(
-    request: Request, session: Session, scope: queries.Scope, community: str, message: str
+    request: Request,
+    session: Session,
+    scope: queries.Scope,
+    community: str,
+    message: str,
+    *,
+    status_code: int = 400,
 ) -> Response:
     return render(
         request,
         "registry/import.html",
         _import_context(session, scope, chosen=community, error=message),
-        status_code=400,
+        status_code=status_code,
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from tongxin.audit.context import Actor
+from tongxin.audit.service import record
 from tongxin.registry import rules
 from tongxin.registry.models import Area, Household, Residence, Resident
 from tongxin.registry.queries import Scope, residents_under, visible_area
@@ -277,6 +279,21 @@ def visible_resident(session: Session, scope: Scope, code: str) -> Resident | No
     if household is None or not scope.contains_resident(resident, household):
         return None
     return resident
+
+
+def record_full_read(session: Session, *, actor: Actor, resident: Resident, now: datetime) -> None:
+    """Log that a person's full record (ID number and phone in clear) was shown to `actor`."""
+    household = session.get(Household, resident.household_id)
+    record(
+        session,
+        actor=actor,
+        action="pii.reveal",
+        target_type="resident",
+        target_id=resident.resident_code,
+        area=household.area_id if household is not None else resident.community_id,
+        now=now,
+        after={"fields": ["id_number", "phone"]},
+    )
 
 
 def resident_detail(

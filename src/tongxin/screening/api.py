@@ -21,9 +21,10 @@ from tongxin.screening.capture import CaptureFailed, CaptureRequest, CaptureWrit
 from tongxin.screening.ledger import event_by_id
 from tongxin.screening.schemas import CaptureAnswer, StoredEvent
 from tongxin.screening.setup import DeviceScope, scope_for_token
-from tongxin.web.deps import RequestSession
+from tongxin.web.deps import DEVICE_TOKEN, RequestSession
 
-router = APIRouter(prefix="/api/v1", tags=["screening"])
+# Every route here is called by a field device with its bearer token.
+router = APIRouter(prefix="/api/v1", tags=["screening"], dependencies=[DEVICE_TOKEN])
 
 MAX_EVENTS = 1000
 MAX_BODY_BYTES = 8 * 1024 * 1024

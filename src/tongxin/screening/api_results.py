@@ -16,6 +16,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongxin.audit.context import device_actor
+from tongxin.audit.service import record
 from tongxin.screening.api import device_scope
 from tongxin.screening.hl7 import import_hl7, split_messages
 from tongxin.screening.models import Lab, Round
@@ -27,9 +29,10 @@ from tongxin.screening.results import (
     import_results,
 )
 from tongxin.screening.setup import DeviceScope
-from tongxin.web.deps import RequestSession
+from tongxin.web.deps import DEVICE_TOKEN, RequestSession
 
-router = APIRouter(prefix="/api/v1", tags=["screening"])
+# Lab systems call these with a lab device token (lab_scope checks it).
+router = APIRouter(prefix="/api/v1", tags=["screening"], dependencies=[DEVICE_TOKEN])
 
 MAX_RESULTS = 2000
 MAX_HL7_BYTES = 4 * 1024 * 1024
@@ -91,6 +94,7 @@ def _codes(session: Session, scope: DeviceScope) -> tuple[str, str]:
 
 @router.post("/results", response_model=ResultsAnswer)
 def post_results(
+    request: Request,
     body: ResultsIn,
     scope: DeviceScope = Depends(lab_scope),
     session: Session = RequestSession,
@@ -114,7 +118,32 @@ def post_results(
         received_at=received_at,
         scope=scope,
     )
+    _audit(session, request, scope, outcome, now=received_at, source="api")
     return _answer(outcome, [r.tube for r in body.results])
+
+
+def _audit(
+    session: Session,
+    request: Request,
+    scope: DeviceScope,
+    outcome: ImportOutcome,
+    *,
+    now: datetime,
+    source: str,
+) -> None:
+    """Log a results batch: which lab device sent how many, and how they were taken."""
+    rnd = session.get(Round, scope.round_id)
+    assert rnd is not None
+    record(
+        session,
+        actor=device_actor(request, scope.device),
+        action="screening.results.import",
+        target_type="round",
+        target_id=rnd.code,
+        area=rnd.district_id,
+        now=now,
+        after={"via": source, **outcome.counts()},
+    )
 
 
 def _answer(outcome: ImportOutcome, tubes: list[str]) -> ResultsAnswer:
@@ -159,19 +188,23 @@ async def hl7_text(request: Request) -> str:
     responses={200: {"content": {"application/hl7-v2": {}}, "description": "One ACK per message"}},
 )
 def post_results_hl7(
+    request: Request,
     text: str = Depends(hl7_text),
     scope: DeviceScope = Depends(lab_scope),
     session: Session = RequestSession,
 ) -> Response:
     """Take ORU^R01 messages as the body; answer each with its ACK (AA, AE or AR)."""
     round_code, lab_code = _codes(session, scope)
+    received_at = datetime.now(UTC)
     answers = import_hl7(
         session,
         text=text,
         round_code=round_code,
         lab=lab_code,
         device=scope.device,
-        received_at=datetime.now(UTC),
+        received_at=received_at,
         scope=scope,
     )
+    total = ImportOutcome.combined(part for _ack, part in answers)
+    _audit(session, request, scope, total, now=received_at, source="hl7")
     return Response("\r\n".join(a for a, _ in answers) + "\r\n", media_type="application/hl7-v2")

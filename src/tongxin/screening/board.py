@@ -222,6 +222,8 @@ class Chain:
     station: str | None = None
     site: str | None = None
     lab: str | None = None
+    # The area of the site where the tube or box was packed: what jurisdiction checks use.
+    site_area_id: int | None = None
     members: list[dict[str, Any]] = field(default_factory=list)
     tubes: list[Tube] = field(default_factory=list)
     handovers: list[Handover] = field(default_factory=list)
@@ -266,12 +268,12 @@ def custody_chain(session: Session, *, round_id: int, query: str) -> Chain | Non
             chain.lab = session.scalar(select(Lab.code).where(Lab.id == box.lab_id))
     if station_id is not None:
         row = session.execute(
-            select(Station.code, Site.code)
+            select(Station.code, Site.code, Site.area_id)
             .join(Site, Site.id == Station.site_id)
             .where(Station.id == station_id)
         ).first()
         if row is not None:
-            chain.station, chain.site = row
+            chain.station, chain.site, chain.site_area_id = row
     return chain
 
 
@@ -384,3 +386,31 @@ def recall_board(
             )
         )
     return rows
+
+
+def recall_visible(
+    session: Session,
+    *,
+    round_id: int,
+    tube: str,
+    position: int,
+    residents_clause: Any,
+    include_walk_ins: bool,
+) -> bool:
+    """Tell whether the recall of this tube position lies where the recall board shows it.
+
+    The same filter as `recall_board`, so nobody moves a recall they cannot see.
+    """
+    stmt = (
+        select(Recall.id)
+        .join(Tube, Tube.id == Recall.tube_id)
+        .join(Swab, Swab.id == Recall.swab_id)
+        .outerjoin(Resident, Resident.id == Recall.resident_id)
+        .where(Recall.round_id == round_id, Tube.barcode == tube, Swab.position == position)
+        .where(
+            or_(residents_clause, Recall.resident_id.is_(None))
+            if include_walk_ins
+            else residents_clause
+        )
+    )
+    return session.scalar(stmt.limit(1)) is not None

@@ -8,12 +8,16 @@ event already stored, so a dump can always be re-ingested whole.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer()
 
@@ -65,6 +69,7 @@ def ingest(
     """Ingest a device dump as a trusted source; prints accepted, duplicate and rejected."""
     from rich.console import Console
 
+    from tongxin.audit.service import record_command
     from tongxin.commands import progress_bar
     from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker, session_scope
     from tongxin.screening.ledger import ingest_events
@@ -84,8 +89,18 @@ def ingest(
             for events in read_ndjson(file, batch):
                 with session_scope(factory) as session:
                     answers = ingest_events(session, events=events, received_at=datetime.now(UTC))
-                for a in answers:
-                    counts[a.status] += 1
+                    batch_counts: Counter[str] = Counter(a.status for a in answers)
+                    # One entry per committed batch: a crash part-way leaves no batch unlogged.
+                    record_command(
+                        session,
+                        action="screening.events.ingest",
+                        target_type="dump",
+                        target_id=file.name,
+                        area=None,
+                        after={"events": len(answers), **batch_counts},
+                    )
+                for status, n in batch_counts.items():
+                    counts[status] += n
                 bar.advance(task, len(events))
     finally:
         engine.dispose()
@@ -163,6 +178,7 @@ def resolve(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Mark a rejected event resolved with a note; it stays in the ledger."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.ledger import LedgerError, resolve_event
 
@@ -174,6 +190,14 @@ def resolve(
         except LedgerError as exc:
             _fail(f"无法处理事件 {event_id}({exc.code})", str(exc))
         data = {"id": event.id, "code": event.code, "resolved_by": event.resolved_by}
+        record_command(
+            session,
+            action="screening.event.resolve",
+            target_type="event",
+            target_id=event.id,
+            area=_district_of(session, event.round_id),
+            after={**data, "resolution": note},
+        )
     _emit(data, as_json=as_json, text=f"已处理 resolved {event_id}")
 
 
@@ -184,14 +208,31 @@ def resubmit(
     as_json: bool = typer.Option(False, "--json", help="Print the new answer as JSON."),
 ) -> None:
     """Decide a rejected event again as things stand now (e.g. after registering the person)."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
-    from tongxin.screening.ledger import LedgerError, resubmit_event
+    from tongxin.screening.ledger import LedgerError, event_by_id, resubmit_event
 
     with command_session() as session:
         try:
             answer = resubmit_event(session, event_id=event_id, by=by, now=datetime.now(UTC))
         except LedgerError as exc:
             _fail(f"无法重新判定事件 {event_id}({exc.code})", str(exc))
+        event = event_by_id(session, event_id=event_id)
+        assert event is not None
+        record_command(
+            session,
+            action="screening.event.resubmit",
+            target_type="event",
+            target_id=event_id,
+            area=_district_of(session, event.round_id),
+            after={
+                "by": by,
+                "code": event.code,
+                "new_event": answer.id,
+                "status": answer.status,
+                "outcome": answer.code,
+            },
+        )
     _emit(
         answer.wire(),
         as_json=as_json,
@@ -205,6 +246,7 @@ def rebuild(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Recompute a round's projections from its stored events, in arrival order."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.ledger import rebuild_projections
     from tongxin.screening.setup import SetupError, round_by_code
@@ -215,6 +257,14 @@ def rebuild(
         except SetupError:
             _fail(f"未知的轮次 {round_code}", f"unknown round {round_code}")
         report = rebuild_projections(session, round_id=rnd.id)
+        record_command(
+            session,
+            action="screening.projections.rebuild",
+            target_type="round",
+            target_id=rnd.code,
+            area=rnd.district_id,
+            after={"events": report.events, "divergent": len(report.divergent)},
+        )
     data = {
         "events": report.events,
         "accepted": report.accepted,
@@ -227,3 +277,11 @@ def rebuild(
         text=f"重放 {report.events} 个事件 replayed {report.events} events; "
         f"不一致 divergent {len(report.divergent)}",
     )
+
+
+def _district_of(session: Session, round_id: int | None) -> int | None:
+    """Return the district id of a round (None for an event that named no known round)."""
+    from tongxin.screening.models import Round
+
+    rnd = session.get(Round, round_id) if round_id is not None else None
+    return rnd.district_id if rnd is not None else None

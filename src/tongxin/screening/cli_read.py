@@ -42,12 +42,30 @@ def _round_id(session: Any, code: str) -> int:
     return int(found)
 
 
-def _area(session: Any, code: str) -> Any:
+AS_HELP = (
+    "Act for this user: their permission and jurisdiction apply. Without it the command runs"
+    " as the trusted server operator."
+)
+
+
+def _area(session: Any, code: str, *, as_user: str | None = None, permission: str = "") -> Any:
+    """Return the area with this code; acting for a user, only one inside their jurisdiction."""
     from sqlalchemy import select
 
+    from tongxin.accounts.access import acting_user
+    from tongxin.accounts.rules import Permission
+    from tongxin.accounts.service import AccountError
     from tongxin.registry.models import Area
 
     found = session.scalar(select(Area).where(Area.code == code))
+    if found is not None and as_user is not None:
+        try:
+            _, scope = acting_user(session, as_user, Permission(permission))
+        except AccountError as exc:
+            _fail(f"不能代表 {as_user} 执行", str(exc))
+        if not scope.contains(found):
+            # Outside the acting user's jurisdiction reads like an unknown area.
+            found = None
     if found is None:
         _fail(f"没有编码为 {code} 的区域", f"no area has code {code!r}")
     return found
@@ -92,6 +110,7 @@ def coverage_command(
     round_code: str = typer.Option(..., "--round", help="Round code."),
     area_code: str = typer.Option(..., "--area", help="Area code; rows are its child nodes."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Print tested and untested present residents per child node of an area."""
     from tongxin.commands import command_session
@@ -99,7 +118,7 @@ def coverage_command(
 
     with command_session() as session:
         round_id = _round_id(session, round_code)
-        area = _area(session, area_code)
+        area = _area(session, area_code, as_user=as_user, permission="screening.read")
         rows = coverage(session, round_id=round_id, area=area)
         data = {
             "round": round_code,
@@ -115,7 +134,14 @@ def coverage_command(
     _print(data, as_json=as_json, text=text)
 
 
-def _export(kind_value: str, round_code: str, area_code: str, out: Path, as_json: bool) -> None:
+def _export(
+    kind_value: str,
+    round_code: str,
+    area_code: str,
+    out: Path,
+    as_json: bool,
+    as_user: str | None,
+) -> None:
     from tongxin.commands import command_session
     from tongxin.screening.exports import ExportError, ListKind, export_list
 
@@ -123,7 +149,7 @@ def _export(kind_value: str, round_code: str, area_code: str, out: Path, as_json
         _fail(f"输出文件须为 .xlsx:{out}", f"the output file must be .xlsx: {out}")
     with command_session() as session:
         round_id = _round_id(session, round_code)
-        area = _area(session, area_code)
+        area = _area(session, area_code, as_user=as_user, permission="screening.export")
         try:
             summary = export_list(
                 session,
@@ -149,9 +175,10 @@ def export_untested(
     area_code: str = typer.Option(..., "--area", help="Area code (building or above)."),
     out: Path = typer.Option(..., "--out", help="The .xlsx file to write."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Write the untested present residents under an area, one sheet per building."""
-    _export("untested", round_code, area_code, out, as_json)
+    _export("untested", round_code, area_code, out, as_json, as_user)
 
 
 @export_app.command("door-to-door")
@@ -160,6 +187,7 @@ def export_door_to_door(
     area_code: str = typer.Option(..., "--area", help="Area code (building or above)."),
     out: Path = typer.Option(..., "--out", help="The .xlsx file to write."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Write the bedridden and disabled residents not yet tested, one sheet per building."""
-    _export("door-to-door", round_code, area_code, out, as_json)
+    _export("door-to-door", round_code, area_code, out, as_json, as_user)

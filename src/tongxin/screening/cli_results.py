@@ -30,6 +30,7 @@ def results_import(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Import lab results through the ledger; exit 1 if any row was not applied."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.hl7 import import_hl7, split_messages
     from tongxin.screening.results import (
@@ -39,6 +40,7 @@ def results_import(
         lab_of_round,
         parse_table,
     )
+    from tongxin.screening.setup import round_by_code
 
     if not file.is_file():
         fail(f"找不到文件 {file}", f"no such file: {file}")
@@ -60,24 +62,28 @@ def results_import(
             )
         acks: list[str] = []
         if is_hl7:
-            outcome = ImportOutcome()
             text = _decode_hl7(data)
             if not split_messages(text):
                 fail("文件中没有HL7消息(MSH段)", "the file holds no HL7 message (no MSH segment)")
-            for ack_text, part in import_hl7(
+            answers = import_hl7(
                 session, text=text, round_code=round_code, lab=lab, device=device, received_at=now
-            ):
-                acks.append(ack_text)
-                outcome.accepted += part.accepted
-                outcome.duplicate += part.duplicate
-                outcome.rejected += part.rejected
-                outcome.rows.extend(part.rows)
-                outcome.problems.extend(part.problems)
+            )
+            acks = [ack_text for ack_text, _part in answers]
+            outcome = ImportOutcome.combined(part for _ack, part in answers)
         else:
             outcome = import_results(
                 session, parsed=parsed, round_code=round_code, lab=lab, device=device,
                 received_at=now,
             )  # fmt: skip
+        rnd = round_by_code(session, round_code)
+        record_command(
+            session,
+            action="screening.results.import",
+            target_type="round",
+            target_id=round_code,
+            area=rnd.district_id,
+            after={"file": file.name, "lab": lab, **outcome.counts()},
+        )
     _print_outcome(file.name, outcome, acks if is_hl7 else None, as_json=as_json)
     if not outcome.ok:
         raise typer.Exit(EXIT_NOT_ALL_APPLIED)

@@ -78,6 +78,7 @@ def round_create(
     """Create a round over target areas, each with its zone, and its pooling policy."""
     from datetime import timedelta
 
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.registry.service import RegistryError, area_by_code
     from tongxin.screening.rules import SealedPooling, Zone
@@ -147,6 +148,14 @@ def round_create(
                 "key_group": key_group_pool,
             },
         }
+        record_command(
+            session,
+            action="screening.round.create",
+            target_type="round",
+            target_id=rnd.code,
+            area=district_area,
+            after=out,
+        )
     zones = ", ".join(f"{c} {_ZONE_NAMES_ZH[z.value]}" for c, z in parsed)
     emit(
         out,
@@ -166,6 +175,7 @@ def lab_add(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Register a lab, and optionally let a round use it."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.setup import SetupError, add_lab, round_by_code
 
@@ -176,6 +186,14 @@ def lab_add(
             fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
         lab = add_lab(session, code=code, name=name, round=rnd)
         out = {"lab": lab.code, "id": lab.id, "name": lab.name, "round": round_code}
+        record_command(
+            session,
+            action="screening.lab.add",
+            target_type="lab",
+            target_id=lab.code,
+            area=rnd.district_id if rnd else None,
+            after=out,
+        )
     emit(
         out,
         as_json=as_json,
@@ -196,6 +214,7 @@ def site_add(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Open a sampling site with N stations and print the station codes."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.registry.service import RegistryError, area_by_code
     from tongxin.screening.setup import SetupError, add_site, round_by_code
@@ -217,6 +236,14 @@ def site_add(
             fail(f"无法设点 {code}:{exc}", f"cannot add site {code}: {exc} [{exc.code}]")
         codes = [s.code for s in made]
         out = {"round": round_code, "site": site.code, "id": site.id, "zone": site.zone}
+        record_command(
+            session,
+            action="screening.site.add",
+            target_type="site",
+            target_id=f"{round_code}/{site.code}",
+            area=place,
+            after={**out, "area": area, "stations": len(codes)},
+        )
     emit({**out, "stations": codes}, as_json=as_json, text="\n".join(codes))
 
 
@@ -233,6 +260,7 @@ def tubes_issue(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Pre-issue a printed batch of tube barcodes and print them."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.setup import SetupError, issue_tubes, round_by_code
 
@@ -262,6 +290,20 @@ def tubes_issue(
             "capacity": capacity,
             "barcodes": issued.barcodes,
         }
+        record_command(
+            session,
+            action="screening.tubes.issue",
+            target_type="tube_batch",
+            target_id=issued.batch.id,
+            area=rnd.district_id,
+            after={
+                "round": round_code,
+                "count": len(issued.barcodes),
+                "capacity": capacity,
+                "first": issued.barcodes[0],
+                "last": issued.barcodes[-1],
+            },
+        )
     if out is not None:
         if out.suffix.lower() == ".csv":
             _write_barcode_csv(out, issued.barcodes, capacity)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import typer
 
 from tongxin.screening.cli_setup import emit, fail
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tongxin.screening.models import DeviceToken
 
 app = typer.Typer(help="Device tokens for field devices.", no_args_is_help=True)
 
@@ -23,6 +29,7 @@ def tokens_issue(
     """Issue a bearer token for a device and print it once (only its hash is stored)."""
     from sqlalchemy import select
 
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.models import Lab, RoundLab, Site
     from tongxin.screening.setup import SetupError, issue_device_token, round_by_code
@@ -76,6 +83,15 @@ def tokens_issue(
             "lab": lab,
             "expires_at": row.expires_at.isoformat(),
         }
+        # Never the token itself: it is a bearer secret shown once.
+        record_command(
+            session,
+            action="screening.token.issue",
+            target_type="device_token",
+            target_id=row.id,
+            area=_token_area(session, row),
+            after={k: v for k, v in out.items() if k != "token"},
+        )
     emit(
         out,
         as_json=as_json,
@@ -90,7 +106,9 @@ def tokens_revoke(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Revoke a device token at once."""
+    from tongxin.audit.service import record_command
     from tongxin.commands import command_session
+    from tongxin.screening.models import DeviceToken
     from tongxin.screening.setup import SetupError, revoke_device_token
 
     with command_session() as session:
@@ -98,8 +116,31 @@ def tokens_revoke(
             revoke_device_token(session, token_id=token_id, now=datetime.now(UTC))
         except SetupError:
             fail(f"没有编号为 {token_id} 的设备令牌", f"no device token {token_id}")
+        row = session.get(DeviceToken, token_id)
+        assert row is not None
+        record_command(
+            session,
+            action="screening.token.revoke",
+            target_type="device_token",
+            target_id=token_id,
+            area=_token_area(session, row),
+            after={"device": row.device, "revoked": True},
+        )
     emit(
         {"id": token_id, "revoked": True},
         as_json=as_json,
         text=f"已吊销令牌 #{token_id}\nrevoked token #{token_id}",
     )
+
+
+def _token_area(session: Session, row: DeviceToken) -> int:
+    """Return the id of the area a token concerns: its site's area, else its round's district."""
+    from tongxin.screening.models import Round, Site
+
+    if row.site_id is not None:
+        site = session.get(Site, row.site_id)
+        if site is not None:
+            return site.area_id
+    rnd = session.get(Round, row.round_id)
+    assert rnd is not None
+    return rnd.district_id

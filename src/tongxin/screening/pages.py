@@ -8,6 +8,7 @@ ledger: resolving a rejected event (`ledger.resolve_event`) and moving a recall 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -18,21 +19,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
-from tongxin.accounts.rules import Role
+from tongxin.accounts.rules import Permission, may
+from tongxin.audit.context import web_actor
+from tongxin.audit.service import record
+from tongxin.registry.models import Area
 from tongxin.registry.queries import Scope
 from tongxin.screening import board
-from tongxin.screening.models import Round, Site
+from tongxin.screening.models import Round, RoundLab, Site
 from tongxin.screening.reconcile import reconcile
 from tongxin.screening.rejected import unresolved_flagged, unresolved_rejected
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_scope, page_user, scope_of
+from tongxin.web.deps import RequestSession, page_user, requires, scope_of
 from tongxin.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
 
-# Who may resolve rejected events, and who may move recalls on.
-RESOLVERS = frozenset({Role.ADMIN, Role.COMMANDER, Role.HEALTH_OFFICER})
-RECALLERS = RESOLVERS | {Role.COMMUNITY_WORKER}
+READ = [requires(Permission.SCREENING_READ)]
 CHINA = timezone(timedelta(hours=8))
 RECALL_EVENTS = frozenset(board.NEXT_EVENT.values())
 SEQ_EPOCH = datetime(2022, 1, 1, tzinfo=UTC)
@@ -57,75 +59,139 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _may_see(scope: Scope, rnd: Round) -> bool:
-    if scope.whole:
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user of a screening page with their area scope and lab (if any)."""
+
+    user: User
+    scope: Scope
+
+    @property
+    def lab_id(self) -> int | None:
+        return self.user.lab_id
+
+    def may(self, permission: Permission) -> bool:
+        return may(self.user.role, permission)
+
+    def sees_area(self, area: Area | None) -> bool:
+        return area is not None and self.scope.contains(area)
+
+    def covers_district(self, rnd: Round) -> bool:
+        """Tell whether the user's jurisdiction is the round's whole district (or more)."""
+        return self.scope.whole or (
+            self.scope.root is not None and self.scope.root.id == rnd.district_id
+        )
+
+
+def viewer(user: User = Depends(page_user), session: Session = RequestSession) -> Viewer:
+    """Return the screening viewer of a page."""
+    return Viewer(user, scope_of(session, user))
+
+
+def _may_see(session: Session, who: Viewer, rnd: Round) -> bool:
+    # A round belongs to a district: an area user sees it when their jurisdiction lies in
+    # that district; a lab user when their lab serves the round.
+    if who.scope.whole:
         return True
-    return scope.root is not None and scope.root.district_id == rnd.district_id
+    if who.scope.root is not None and who.scope.root.district_id == rnd.district_id:
+        return True
+    if who.lab_id is None:
+        return False
+    served = select(RoundLab.id).where(RoundLab.round_id == rnd.id, RoundLab.lab_id == who.lab_id)
+    return session.scalar(served) is not None
 
 
-def _round(session: Session, scope: Scope, code: str) -> Round:
+def _round(session: Session, who: Viewer, code: str) -> Round:
     rnd = session.scalar(select(Round).where(Round.code == code))
-    if rnd is None or not _may_see(scope, rnd):
+    if rnd is None or not _may_see(session, who, rnd):
         raise HTTPException(status_code=404)
     return rnd
 
 
-@router.get("/rounds")
+def _sees_chain(session: Session, who: Viewer, chain: board.Chain) -> bool:
+    # An area user sees tubes and boxes packed at sites in their jurisdiction; a lab user
+    # the boxes their lab received and the tubes in them.
+    if who.scope.whole:
+        return True
+    if chain.site_area_id is not None and who.sees_area(session.get(Area, chain.site_area_id)):
+        return True
+    return who.lab_id is not None and chain.box is not None and chain.box.lab_id == who.lab_id
+
+
+def _whole_district(who: Viewer, rnd: Round) -> None:
+    # Reconciliation and the rejected queue span the whole district (places and people of
+    # every community): only users whose jurisdiction is that district get them.
+    if not who.covers_district(rnd):
+        raise HTTPException(status_code=403)
+
+
+@router.get("/rounds", dependencies=READ)
 def rounds_page(
     request: Request,
     session: Session = RequestSession,
-    scope: Scope = Depends(page_scope),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """List the rounds the user may see, newest first."""
     rounds = [
         r
         for r in session.scalars(select(Round).order_by(Round.starts_at.desc(), Round.code))
-        if _may_see(scope, r)
+        if _may_see(session, who, r)
     ]
     return render(request, "screening/rounds.html", {"rounds": rounds, "crumbs": []})
 
 
-@router.get("/rounds/{code}")
+@router.get("/rounds/{code}", dependencies=READ)
 def round_page(
     request: Request,
     code: str,
     session: Session = RequestSession,
-    scope: Scope = Depends(page_scope),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """Show a round's progress by stage against its deadline, and its sites."""
-    rnd = _round(session, scope, code)
+    rnd = _round(session, who, code)
     progress = board.round_progress(session, rnd=rnd, now=datetime.now(UTC))
+    # The stage counts are the district's (no person in them); sites only those in scope.
+    areas = {
+        a.id: a
+        for a in session.scalars(
+            select(Area).where(Area.id.in_([s.area_id for s, _ in progress.sites]))
+        )
+    }
+    progress.sites[:] = [(s, n) for s, n in progress.sites if who.sees_area(areas.get(s.area_id))]
     return render(request, "screening/round.html", {"rnd": rnd, "progress": progress, "crumbs": []})
 
 
-@router.get("/rounds/{code}/sites/{site_code}")
+@router.get("/rounds/{code}/sites/{site_code}", dependencies=READ)
 def site_page(
     request: Request,
     code: str,
     site_code: str,
     session: Session = RequestSession,
-    scope: Scope = Depends(page_scope),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """Show a site: its stations with swab and tube counts, open tubes and boxes."""
-    rnd = _round(session, scope, code)
+    rnd = _round(session, who, code)
     site = session.scalar(select(Site).where(Site.round_id == rnd.id, Site.code == site_code))
-    if site is None:
+    if site is None or not who.sees_area(session.get(Area, site.area_id)):
         raise HTTPException(status_code=404)
     view = board.site_view(session, site=site)
     return render(request, "screening/site.html", {"rnd": rnd, "view": view, "crumbs": []})
 
 
-@router.get("/rounds/{code}/search")
+@router.get("/rounds/{code}/search", dependencies=READ)
 def search_page(
     request: Request,
     code: str,
     q: str = "",
     session: Session = RequestSession,
-    scope: Scope = Depends(page_scope),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """Find a tube barcode or box code and show its chain of custody."""
-    rnd = _round(session, scope, code)
+    rnd = _round(session, who, code)
     chain = board.custody_chain(session, round_id=rnd.id, query=q[:40]) if q else None
+    if chain is not None and not _sees_chain(session, who, chain):
+        # Existence is private: a tube of another community answers like an unknown one.
+        chain = None
     return render(
         request,
         "screening/search.html",
@@ -134,15 +200,16 @@ def search_page(
     )
 
 
-@router.get("/rounds/{code}/mismatches")
+@router.get("/rounds/{code}/mismatches", dependencies=[requires(Permission.SCREENING_RECONCILE)])
 def mismatches_page(
     request: Request,
     code: str,
     session: Session = RequestSession,
-    scope: Scope = Depends(page_scope),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """Show the reconciliation: counts, every broken invariant and the time flags."""
-    rnd = _round(session, scope, code)
+    rnd = _round(session, who, code)
+    _whole_district(who, rnd)
     settings = _settings(request)
     rec = reconcile(
         session,
@@ -155,7 +222,7 @@ def mismatches_page(
     return render(request, "screening/mismatches.html", {"rnd": rnd, "rec": rec, "crumbs": []})
 
 
-@router.get("/rounds/{code}/rejected")
+@router.get("/rounds/{code}/rejected", dependencies=[requires(Permission.SCREENING_RECONCILE)])
 def rejected_page(
     request: Request,
     code: str,
@@ -164,10 +231,11 @@ def rejected_page(
     resubmitted: str | None = None,
     outcome: str | None = None,
     session: Session = RequestSession,
-    user: User = Depends(page_user),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """Show unresolved rejected events, then flagged accepted ones, each with a resolve form."""
-    rnd = _round(session, scope_of(session, user), code)
+    rnd = _round(session, who, code)
+    _whole_district(who, rnd)
     events = unresolved_rejected(session, round_id=rnd.id)
     return render(
         request,
@@ -176,7 +244,7 @@ def rejected_page(
             "rnd": rnd,
             "events": events,
             "flagged": unresolved_flagged(session, round_id=rnd.id),
-            "may_resolve": user.role in RESOLVERS,
+            "may_resolve": who.may(Permission.SCREENING_RESOLVE),
             "done": done,
             "problem": problem,
             "resubmitted": resubmitted,
@@ -186,81 +254,108 @@ def rejected_page(
     )
 
 
-@router.post("/rounds/{code}/rejected/{event_id}/resolve")
+@router.post(
+    "/rounds/{code}/rejected/{event_id}/resolve",
+    dependencies=[requires(Permission.SCREENING_RESOLVE)],
+)
 def resolve_rejected(
+    request: Request,
     code: str,
     event_id: str,
     resolution: str = Form(..., min_length=1, max_length=300),
     session: Session = RequestSession,
-    user: User = Depends(page_user),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """Record how a person resolved a rejected event; the event itself is kept."""
     from tongxin.screening.ledger import LedgerError, event_by_id, resolve_event
 
-    rnd = _round(session, scope_of(session, user), code)
-    if user.role not in RESOLVERS:
-        raise HTTPException(status_code=403)
+    rnd = _round(session, who, code)
+    _whole_district(who, rnd)
     event = event_by_id(session, event_id=event_id)
     if event is None or event.round_id != rnd.id:
         raise HTTPException(status_code=404)
     target = f"/rounds/{rnd.code}/rejected?"
+    now = datetime.now(UTC)
     try:
         resolve_event(
             session,
             event_id=event_id,
-            by=user.username,
+            by=who.user.username,
             resolution=resolution.strip(),
-            now=datetime.now(UTC),
+            now=now,
         )
     except LedgerError as problem:
         return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
+    record(
+        session,
+        actor=web_actor(request, who.user),
+        action="screening.event.resolve",
+        target_type="event",
+        target_id=event_id,
+        area=rnd.district_id,
+        now=now,
+        after={"round": rnd.code, "code": event.code, "resolution": resolution.strip()},
+    )
     return RedirectResponse(target + urlencode({"done": event_id}), status_code=303)
 
 
-@router.post("/rounds/{code}/rejected/{event_id}/resubmit")
+@router.post(
+    "/rounds/{code}/rejected/{event_id}/resubmit",
+    dependencies=[requires(Permission.SCREENING_RESOLVE)],
+)
 def resubmit_rejected(
+    request: Request,
     code: str,
     event_id: str,
     session: Session = RequestSession,
-    user: User = Depends(page_user),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """Decide a rejected event again as things stand now; the original is kept and resolved."""
     from tongxin.screening.ledger import LedgerError, event_by_id, resubmit_event
 
-    rnd = _round(session, scope_of(session, user), code)
-    if user.role not in RESOLVERS:
-        raise HTTPException(status_code=403)
+    rnd = _round(session, who, code)
+    _whole_district(who, rnd)
     event = event_by_id(session, event_id=event_id)
     if event is None or event.round_id != rnd.id:
         raise HTTPException(status_code=404)
     target = f"/rounds/{rnd.code}/rejected?"
+    now = datetime.now(UTC)
     try:
-        answer = resubmit_event(session, event_id=event_id, by=user.username, now=datetime.now(UTC))
+        answer = resubmit_event(session, event_id=event_id, by=who.user.username, now=now)
     except LedgerError as problem:
         return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
     outcome = {"resubmitted": event_id, "outcome": answer.code or answer.status}
+    record(
+        session,
+        actor=web_actor(request, who.user),
+        action="screening.event.resubmit",
+        target_type="event",
+        target_id=event_id,
+        area=rnd.district_id,
+        now=now,
+        after={"round": rnd.code, "code": event.code, "new_event": answer.id, **outcome},
+    )
     return RedirectResponse(target + urlencode(outcome), status_code=303)
 
 
-@router.get("/rounds/{code}/recalls")
+@router.get("/rounds/{code}/recalls", dependencies=[requires(Permission.RECALL_READ)])
 def recalls_page(
     request: Request,
     code: str,
     closed: bool = False,
     problem: str | None = None,
     session: Session = RequestSession,
-    user: User = Depends(page_user),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """Show the recall board: each recalled person, address, phone, state, due and overdue."""
-    scope = scope_of(session, user)
-    rnd = _round(session, scope, code)
+    rnd = _round(session, who, code)
     now = datetime.now(UTC)
     rows = board.recall_board(
         session,
         round_id=rnd.id,
         now=now,
-        residents_clause=scope.residents(),
-        include_walk_ins=scope.whole,
+        residents_clause=who.scope.residents(),
+        include_walk_ins=who.scope.whole,
         show_closed=closed,
     )
     return render(
@@ -270,7 +365,7 @@ def recalls_page(
             "rnd": rnd,
             "rows": rows,
             "closed": closed,
-            "may_act": user.role in RECALLERS,
+            "may_act": who.may(Permission.RECALL_MANAGE),
             "problem": problem,
             "overdue": sum(1 for r in rows if r.overdue),
             "crumbs": [],
@@ -278,8 +373,9 @@ def recalls_page(
     )
 
 
-@router.post("/rounds/{code}/recalls/step")
+@router.post("/rounds/{code}/recalls/step", dependencies=[requires(Permission.RECALL_MANAGE)])
 def recall_step(
+    request: Request,
     code: str,
     tube: str = Form(..., max_length=40),
     position: int = Form(..., ge=1),
@@ -288,20 +384,28 @@ def recall_step(
     result: str = Form("", max_length=16),
     note: str = Form("", max_length=300),
     session: Session = RequestSession,
-    user: User = Depends(page_user),
+    who: Viewer = Depends(viewer),
 ) -> Response:
     """Move one recall a step on by sending its `recall_*` event through the ledger."""
     from tongxin.screening.ledger import ingest_events
 
-    rnd = _round(session, scope_of(session, user), code)
-    if user.role not in RECALLERS:
-        raise HTTPException(status_code=403)
+    rnd = _round(session, who, code)
+    if not board.recall_visible(
+        session,
+        round_id=rnd.id,
+        tube=tube,
+        position=position,
+        residents_clause=who.scope.residents(),
+        include_walk_ins=who.scope.whole,
+    ):
+        # Someone else's recall (or none): as private as the board that does not list it.
+        raise HTTPException(status_code=404)
     if type not in RECALL_EVENTS:
         raise HTTPException(status_code=400)
     now = datetime.now(UTC)
     event: dict[str, Any] = {
         "id": str(uuid.uuid4()),
-        "device": f"web:{user.username}"[:64],
+        "device": f"web:{who.user.username}"[:64],
         # The browser keeps no counter; seconds since 2022 order one user's steps and fit
         # the 32-bit seq column until 2090.
         "seq": int((now - SEQ_EPOCH).total_seconds()),
@@ -318,6 +422,17 @@ def recall_step(
     if type == "recall_resulted":
         event["result"] = result
     answer = ingest_events(session, events=[event], received_at=now)[0]
+    # The step itself is in the ledger; the log says who took it and from where.
+    record(
+        session,
+        actor=web_actor(request, who.user),
+        action=f"screening.recall.{type.removeprefix('recall_')}",
+        target_type="recall",
+        target_id=f"{rnd.code}/{tube}/{position}",
+        area=rnd.district_id,
+        now=now,
+        after={"event": event["id"], "status": answer.status, "code": answer.code},
+    )
     target = f"/rounds/{rnd.code}/recalls"
     if answer.status == "rejected":
         message = answer.message or answer.code or "rejected"

@@ -290,6 +290,27 @@ class ImportOutcome:
         """Tell whether every row was applied or already known."""
         return not self.rejected and not self.problems
 
+    @classmethod
+    def combined(cls, parts: Iterable[ImportOutcome]) -> ImportOutcome:
+        """Return one outcome adding up several (the messages of one HL7 text)."""
+        total = cls()
+        for part in parts:
+            total.accepted += part.accepted
+            total.duplicate += part.duplicate
+            total.rejected += part.rejected
+            total.rows.extend(part.rows)
+            total.problems.extend(part.problems)
+        return total
+
+    def counts(self) -> dict[str, int]:
+        """Return how many rows went which way, without their content (for the audit log)."""
+        return {
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "invalid": len(self.problems),
+        }
+
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON shape the CLI and API print."""
         return {

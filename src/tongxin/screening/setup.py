@@ -99,6 +99,14 @@ def round_by_code(session: Session, code: str) -> Round:
     return rnd
 
 
+def lab_by_code(session: Session, code: str) -> Lab:
+    """Return the lab with this code or raise SetupError."""
+    lab = session.scalar(select(Lab).where(Lab.code == code))
+    if lab is None:
+        raise SetupError("lab_unknown", f"no lab with code {code!r}")
+    return lab
+
+
 def add_lab(session: Session, *, code: str, name: str, round: Round | None = None) -> Lab:
     """Register a lab (once) and, when a round is given, let that round use it."""
     lab = session.scalar(select(Lab).where(Lab.code == code))

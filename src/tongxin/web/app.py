@@ -23,10 +23,14 @@ from tongxin import __version__
 from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker
 from tongxin.settings import Settings, get_settings
 from tongxin.web.csrf import CsrfRejected, verify_csrf
-from tongxin.web.deps import SignInRequired
+from tongxin.web.deps import PUBLIC, SignInRequired
 from tongxin.web.headers import SecurityHeaders
 from tongxin.web.i18n import LanguageFromQuery
 from tongxin.web.templating import WEB_DIR, make_templates, render
+
+# Routes that are not FastAPI routes and so cannot declare access with a dependency: the
+# static files and the OpenAPI schema and its viewers, none of which holds anyone's data.
+PUBLIC_MOUNTS = frozenset({"/static", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 # Signed-in sessions end after a working day, since phones and desks in a community office
 # are shared.
@@ -84,7 +88,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     _add_error_handlers(app)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], dependencies=[PUBLIC])
     def healthz() -> dict[str, str]:
         """Report that the server is up and the database answers."""
         with engine.connect() as connection:
@@ -92,6 +96,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     from tongxin.accounts import pages as account_pages
+    from tongxin.audit import pages as audit_pages
     from tongxin.registry import api as registry_api
     from tongxin.registry import pages as registry_pages
     from tongxin.screening import api as screening_api
@@ -101,10 +106,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # Routes are matched in order: the capture endpoint, the busiest by far, goes first.
     app.include_router(screening_api.router)
     app.include_router(account_pages.router)
+    app.include_router(account_pages.admin_router)
     app.include_router(registry_pages.router)
     app.include_router(registry_api.router)
     app.include_router(screening_api_results.router)
     app.include_router(screening_pages.router)
+    app.include_router(audit_pages.router)
     app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)
     return app
 

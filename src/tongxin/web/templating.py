@@ -12,6 +12,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from starlette.responses import HTMLResponse
 
 from tongxin import __version__
+from tongxin.accounts.rules import Permission, may
 from tongxin.settings import Settings
 from tongxin.web import i18n
 from tongxin.web.csrf import csrf_field, csrf_meta
@@ -59,10 +60,16 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["mask_phone"] = mask_phone
     env.filters["mask_id"] = mask_id
     env.globals["version"] = __version__
+    # Menus show only what the user's role may open: {% if may(user, "registry.read") %}.
+    env.globals["may"] = _user_may
     env.globals["locales"] = i18n.LOCALES
     env.globals["csrf_field"] = csrf_field
     env.globals["csrf_meta"] = csrf_meta
     return Jinja2Templates(env=env)
+
+
+def _user_may(user: Any, permission: str) -> bool:
+    return user is not None and may(user.role, Permission(permission))
 
 
 def request_locale(request: Request) -> str:

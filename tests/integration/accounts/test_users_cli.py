@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Role
 from tongxin.accounts.service import authenticate, create_user
+from tongxin.audit.models import AuditEntry
 from tongxin.cli import build
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.settings import get_settings
@@ -80,3 +81,17 @@ def test_an_unknown_user_is_an_error(cli, command):
 
     assert result.exit_code == 2
     assert "error [unknown_user]" in result.stderr
+
+
+def test_the_commands_are_audited_as_the_operator(cli, db):
+    run(cli, "users", "disable", "wang")
+    run(cli, "users", "reset-password", "wang", "--password", "Xinxing-2022-09")
+
+    with session_scope(make_sessionmaker(db)) as s:
+        entries = s.execute(
+            select(AuditEntry.action, AuditEntry.source).order_by(AuditEntry.number)
+        ).all()
+    assert [tuple(e) for e in entries] == [
+        ("accounts.user.disable", "cli"),
+        ("accounts.user.password_reset", "cli"),
+    ]

@@ -1,0 +1,408 @@
+"""Each role x each route x a target inside and outside the jurisdiction: allowed or denied.
+
+Nothing here lists outcomes by hand. A user is allowed a route when their role holds the
+route's permission (ROLE_PERMISSIONS) and the target lies in a place they cover, which this
+module models on its own: every user has a place (community A, district 1, lab 1, or the
+whole system) and every target a set of place tags. Otherwise the answer is 403 (no
+permission, or a district-wide page asked by a smaller jurisdiction) or 404 (the target's
+existence is private). One app and one database serve the whole module.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from tests.conftest import _empty_all_tables
+from tests.factories.registry import add_residents
+from tests.factories.screening import ROUND_START, build_round
+from tests.integration.screening.custody import (
+    close,
+    hand_over,
+    receive,
+    rejected_event,
+    residents,
+    result,
+    seal,
+    swab,
+)
+from tests.web.conftest import PASSWORD, add_user, post_form
+from tongxin.accounts.models import User
+from tongxin.accounts.rules import Permission, Role, may
+from tongxin.db import make_sessionmaker, session_scope
+from tongxin.registry.rules import AreaLevel
+from tongxin.registry.service import add_area
+from tongxin.screening.rules import Zone
+from tongxin.screening.setup import add_lab, add_site, create_round
+from tongxin.settings import Settings
+from tongxin.web.app import create_app
+from tongxin.web.deps import route_table
+
+P = Permission
+
+# Where a user sits -> the place tags they cover. None is a system-wide user.
+COVERS: dict[str | None, frozenset[str]] = {
+    "A": frozenset({"A"}),
+    "D1": frozenset({"D1", "A", "B"}),
+    "LAB1": frozenset({"LAB1"}),
+}
+# Pages that show a whole district (every community's places and people).
+DISTRICT_PLACES = frozenset({None, "D1"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """A value put in the URL or form, and the places it belongs to."""
+
+    value: str
+    tags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One route: how to call it and what it needs; `{}` in path/query/form takes the target."""
+
+    method: str
+    route: str  # the route's path template, to check every route is covered
+    permission: Permission
+    url: str
+    target: str | None = None  # key into the world's targets: "area", "resident", ...
+    form: dict[str, str] = field(default_factory=dict)
+    upload: bool = False
+    district_wide: bool = False
+    ok: frozenset[int] = frozenset({200, 303})
+
+
+CASES = [
+    Case("GET", "/", P.REGISTRY_READ, "/"),
+    Case("GET", "/areas/{code}", P.REGISTRY_READ, "/areas/{}", "area"),
+    Case("GET", "/residents", P.REGISTRY_READ, "/residents?area={}", "area"),
+    Case("GET", "/residents/{resident_code}", P.REGISTRY_READ, "/residents/{}", "resident"),
+    Case("GET", "/registry/import", P.REGISTRY_IMPORT, "/registry/import"),
+    # A sheet with one bad row: the import runs and refuses it (422) without writing.
+    Case(
+        "POST",
+        "/registry/import",
+        P.REGISTRY_IMPORT,
+        "/registry/import",
+        "area",
+        form={"community": "{}"},
+        upload=True,
+        ok=frozenset({422}),
+    ),
+    Case("GET", "/api/v1/areas", P.REGISTRY_READ, "/api/v1/areas"),
+    Case("GET", "/api/v1/areas/{code}", P.REGISTRY_READ, "/api/v1/areas/{}", "area"),
+    Case("GET", "/api/v1/residents", P.REGISTRY_READ, "/api/v1/residents?area={}", "area"),
+    Case(
+        "GET",
+        "/api/v1/residents/{resident_code}",
+        P.REGISTRY_READ,
+        "/api/v1/residents/{}",
+        "resident",
+    ),
+    Case("GET", "/rounds", P.SCREENING_READ, "/rounds"),
+    Case("GET", "/rounds/{code}", P.SCREENING_READ, "/rounds/{}", "round"),
+    Case(
+        "GET", "/rounds/{code}/sites/{site_code}", P.SCREENING_READ, "/rounds/R1/sites/{}", "site"
+    ),
+    Case("GET", "/rounds/{code}/search", P.SCREENING_READ, "/rounds/R1/search?q={}", "tube"),
+    Case(
+        "GET",
+        "/rounds/{code}/mismatches",
+        P.SCREENING_RECONCILE,
+        "/rounds/{}/mismatches",
+        "round",
+        district_wide=True,
+    ),
+    Case(
+        "GET",
+        "/rounds/{code}/rejected",
+        P.SCREENING_RECONCILE,
+        "/rounds/{}/rejected",
+        "round",
+        district_wide=True,
+    ),
+    Case(
+        "POST",
+        "/rounds/{code}/rejected/{event_id}/resolve",
+        P.SCREENING_RESOLVE,
+        "/rounds/{}/resolve",  # the event target is "<round>/rejected/<event id>"
+        "event",
+        form={"resolution": "已核对"},
+        district_wide=True,
+    ),
+    Case(
+        "POST",
+        "/rounds/{code}/rejected/{event_id}/resubmit",
+        P.SCREENING_RESOLVE,
+        "/rounds/{}/resubmit",
+        "event",
+        district_wide=True,
+    ),
+    Case("GET", "/rounds/{code}/recalls", P.RECALL_READ, "/rounds/{}/recalls", "round"),
+    Case("GET", "/audit", P.AUDIT_READ, "/audit"),
+    Case(
+        "POST",
+        "/rounds/{code}/recalls/step",
+        P.RECALL_MANAGE,
+        "/rounds/R1/recalls/step",
+        "recall",
+        form={"tube": "{}", "position": "1", "type": "recall_notified"},
+    ),
+    # User administration: a name nobody has, so the module's users stay as they are; an
+    # administrator gets past the permission to the 404 of the unknown user.
+    Case("GET", "/admin/users", P.USERS_MANAGE, "/admin/users"),
+    *(
+        Case(
+            method,
+            f"/admin/users/{{username}}/{action}",
+            P.USERS_MANAGE,
+            f"/admin/users/nobody/{action}",
+            ok=frozenset({404}),
+        )
+        for method, action in (
+            ("POST", "disable"),
+            ("POST", "enable"),
+            ("GET", "password"),
+            ("POST", "password"),
+        )
+    ),
+]
+
+# Each role sits in community A (a lab receiver at lab 1); two more users show the wider
+# jurisdictions: a commander of the whole district, an administrator of the whole system.
+USERS: dict[str, tuple[Role, str | None]] = {
+    **{role.value: (role, "LAB1" if role is Role.LAB_RECEIVER else "A") for role in Role},
+    "commander_of_district": (Role.COMMANDER, "D1"),
+    "admin_of_system": (Role.ADMIN, None),
+}
+
+
+@dataclass
+class World:
+    targets: dict[str, dict[str, Target]]  # kind -> {"inside": ..., "outside": ...}
+    ids: dict[str, int]
+
+
+def _bad_sheet() -> bytes:
+    out = io.StringIO()
+    header = ["姓名", "性别", "出生日期", "身份证号", "手机号", "小区", "楼栋", "单元", "房号"]
+    row = ["王五", "男", "1980-05-17", "123", "13900001234", "尖山小区", "1栋", "1单元", "1"]
+    csv.writer(out, lineterminator="\r\n").writerows([header, row])
+    return out.getvalue().encode("utf-8")
+
+
+def _build(engine: Engine, password_hash: str) -> World:
+    with session_scope(make_sessionmaker(engine)) as s:
+        r = build_round(s, residents=10)  # R1 over district 1; lab 1; site S1 in community A
+        add_residents(s, r.tree.other_household, 3, start=100)
+        lab2 = add_lab(s, code="LAB2", name="迪安检测", round=r.round)
+        _, stations_b = add_site(
+            s,
+            round=r.round,
+            code="S2",
+            name="尖山社区广场",
+            area=r.tree.other_community,
+            stations=1,
+        )
+        people = residents(s)
+        # One positive tube per community, each packed at its community's site and received
+        # by a different lab, so each has recalls of its own.
+        r_b = dataclasses.replace(r, stations=stations_b, lab=lab2)
+        for setup, barcode, members, box in (
+            (r, r.tubes10[0], people[:10], "BA"),
+            (r_b, r.tubes10[1], people[10:], "BB"),
+        ):
+            swab(s, setup, barcode, members)
+            close(s, barcode)
+            sealed = seal(s, setup, box, [barcode])
+            hand_over(s, setup, sealed)
+            receive(s, setup, sealed)
+            result(s, setup, barcode, "positive")
+        event_1 = rejected_event(s, r, code="tube_full", payload={"type": "swab_taken"})
+        # A second district with its own round: outside every district-1 user.
+        d2 = add_area(s, code="520112", name="乌当区", level=AreaLevel.DISTRICT)
+        st2 = add_area(s, code="520112001", name="新天街道", level=AreaLevel.STREET, parent=d2)
+        c2 = add_area(
+            s, code="520112001001", name="新天社区", level=AreaLevel.COMMUNITY, parent=st2
+        )
+        r2 = create_round(
+            s,
+            code="R2",
+            name="乌当第一轮",
+            district=d2,
+            targets=[(c2, Zone.PRECAUTION)],
+            starts_at=ROUND_START,
+        )
+        event_2 = rejected_event(
+            s, dataclasses.replace(r, round=r2), code="tube_full", payload={"type": "swab_taken"}
+        )
+        places = {"A": r.tree.community.id, "D1": r.tree.district.id}
+        ids = {}
+        for username, (role, place) in USERS.items():
+            add_user(
+                s,
+                password_hash,
+                username,
+                role,
+                jurisdiction_id=places.get(place) if place else None,
+            )
+            ids[username] = s.query(User.id).filter(User.username == username).scalar()
+            if place == "LAB1":
+                s.query(User).filter(User.username == username).update({"lab_id": r.lab.id})
+        round_1 = frozenset({"D1", "A", "B", "LAB1"})
+        targets = {
+            "area": {
+                "inside": Target(r.tree.community.code, frozenset({"A"})),
+                "outside": Target(r.tree.other_community.code, frozenset({"B"})),
+            },
+            "resident": {
+                "inside": Target(people[0].resident_code, frozenset({"A"})),
+                "outside": Target(people[10].resident_code, frozenset({"B"})),
+            },
+            "round": {
+                "inside": Target("R1", round_1),
+                "outside": Target("R2", frozenset({"D2"})),
+            },
+            "site": {
+                "inside": Target("S1", frozenset({"A"})),
+                "outside": Target("S2", frozenset({"B"})),
+            },
+            "tube": {
+                "inside": Target(r.tubes10[0], frozenset({"A", "LAB1"})),
+                "outside": Target(r.tubes10[1], frozenset({"B"})),
+            },
+            "recall": {
+                "inside": Target(r.tubes10[0], frozenset({"A"})),
+                "outside": Target(r.tubes10[1], frozenset({"B"})),
+            },
+            "event": {
+                "inside": Target(f"R1/rejected/{event_1.id}", round_1),
+                "outside": Target(f"R2/rejected/{event_2.id}", frozenset({"D2"})),
+            },
+        }
+        return World(targets, ids)
+
+
+@pytest.fixture(scope="module")
+def world(engine: Engine, password_hash: str) -> Iterator[World]:
+    """Build the two-district world once for the module and empty the database after it."""
+    yield _build(engine, password_hash)
+    _empty_all_tables(engine)
+
+
+@pytest.fixture(scope="module")
+def clients(settings: Settings, engine: Engine, world: World) -> Iterator[dict[str, TestClient]]:
+    """One signed-in client per user, all on one app."""
+    app = create_app(settings, engine=engine)
+    signed_in = {}
+    with TestClient(app) as first:
+        for username in USERS:
+            client = TestClient(app)
+            answer = post_form(
+                client,
+                "/login",
+                {"username": username, "password": PASSWORD},
+                page="/login",
+                follow_redirects=False,
+            )
+            assert answer.status_code == 303, username
+            signed_in[username] = client
+        signed_in[""] = first  # signed out
+        yield signed_in
+
+
+def expected(username: str, case: Case, target: Target | None) -> int | None:
+    """Return the status a denial must have (403/404), or None when the user is let in."""
+    role, place = USERS[username]
+    if not may(role, case.permission):
+        return 403
+    if target is not None and place is not None and not (COVERS[place] & target.tags):
+        return 404
+    if case.district_wide and place not in DISTRICT_PLACES:
+        return 403
+    return None
+
+
+def _call(client: TestClient, case: Case, target: Target | None) -> Any:
+    value = target.value if target is not None else ""
+    url = case.url.replace("{}", value)
+    form = {k: v.replace("{}", value) for k, v in case.form.items()}
+    if case.method == "GET":
+        return client.get(url, follow_redirects=False)
+    files = {"file": ("居民.csv", _bad_sheet(), "text/csv")} if case.upload else None
+    return post_form(client, url, form, files=files, follow_redirects=False)
+
+
+MATRIX = [
+    pytest.param(username, case, where, id=f"{username}-{case.method}{case.route}-{where}")
+    for case in CASES
+    for username in USERS
+    for where in (("inside", "outside") if case.target else ("none",))
+]
+
+
+@pytest.mark.parametrize(("username", "case", "where"), MATRIX)
+def test_access(
+    clients: dict[str, TestClient], world: World, username: str, case: Case, where: str
+) -> None:
+    target = world.targets[case.target][where] if case.target else None
+    answer = _call(clients[username], case, target)
+    denial = expected(username, case, target)
+    if denial is None:
+        assert answer.status_code in case.ok, answer.text[:500]
+        assert "/login" not in answer.headers.get("location", "")
+    else:
+        assert answer.status_code == denial, answer.text[:500]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method}{c.route}")
+def test_signed_out_callers_are_sent_to_sign_in_or_refused(
+    clients: dict[str, TestClient], world: World, case: Case
+) -> None:
+    target = world.targets[case.target]["inside"] if case.target else None
+    answer = _call(clients[""], case, target)
+    if case.url.startswith("/api/"):
+        assert answer.status_code == 401
+    else:
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=")
+
+
+def test_the_matrix_covers_every_route_that_needs_a_permission(
+    settings: Settings, engine: Engine
+) -> None:
+    app = create_app(settings, engine=engine)
+    needing = {
+        (method, r.path)
+        for r in route_table(app)
+        for method in r.methods - {"HEAD"}
+        if any(a.kind == "permission" for a in r.declared or ())
+    }
+    covered = {(c.method, c.route) for c in CASES}
+    assert needing == covered
+    declared = {
+        (method, r.path): a.permission
+        for r in route_table(app)
+        for method in r.methods
+        for a in r.declared or ()
+    }
+    for c in CASES:
+        assert declared[(c.method, c.route)] == c.permission, c.route
+
+
+def test_the_menu_offers_only_what_the_role_may_open(clients: dict[str, TestClient]) -> None:
+    worker = clients["community_worker"].get("/").text
+    lab = clients["lab_receiver"].get("/rounds").text
+
+    assert 'href="/residents"' in worker and 'href="/rounds"' in worker
+    assert 'href="/rounds"' in lab
+    assert 'href="/residents"' not in lab and 'href="/registry/import"' not in lab
