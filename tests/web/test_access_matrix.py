@@ -34,7 +34,7 @@ from tests.integration.screening.custody import (
     seal,
     swab,
 )
-from tests.web.conftest import PASSWORD, add_user, post_form
+from tests.web.conftest import add_user, post_form, sign_in
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission, Role, may
 from tongxin.db import make_sessionmaker, session_scope
@@ -307,14 +307,7 @@ def clients(settings: Settings, engine: Engine, world: World) -> Iterator[dict[s
     with TestClient(app) as first:
         for username in USERS:
             client = TestClient(app)
-            answer = post_form(
-                client,
-                "/login",
-                {"username": username, "password": PASSWORD},
-                page="/login",
-                follow_redirects=False,
-            )
-            assert answer.status_code == 303, username
+            sign_in(client, username)
             signed_in[username] = client
         signed_in[""] = first  # signed out
         yield signed_in
