@@ -97,12 +97,18 @@ def test_exports_acting_for_the_worker_keep_to_their_community(cli, world, tmp_p
     )
 
     assert exported.exit_code == 0, exported.output
-    cells = {
-        str(cell)
-        for sheet in load_workbook(own, read_only=True).worksheets
-        for row in sheet.iter_rows(values_only=True)
-        for cell in row
-    }
+    # A read-only workbook keeps its file open until closed; left to the garbage collector,
+    # the ResourceWarning fails whichever later test is running (warnings are errors).
+    book = load_workbook(own, read_only=True)
+    try:
+        cells = {
+            str(cell)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for cell in row
+        }
+    finally:
+        book.close()
     assert "居民0" in cells and NEIGHBOUR not in cells
     assert street.exit_code == 2 and neighbour.exit_code == 2 and qr.exit_code == 2
     assert sampler.exit_code == 2 and "registry.export" in sampler.output
