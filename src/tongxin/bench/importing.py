@@ -111,6 +111,7 @@ def temporary_database(engine_name: str, database_url: str | None) -> Iterator[E
     base = database_url or os.environ.get("TONGXIN_TEST_DATABASE_URL")
     if not base or not base.startswith("postgresql"):
         raise ValueError("--engine postgresql needs --database-url or TONGXIN_TEST_DATABASE_URL")
+    # A schema name cannot be bound; this one is made here from hex digits only.
     schema = f"tx_bench_{uuid.uuid4().hex[:12]}"
     admin = make_engine(Settings(database_url=base))
     with admin.begin() as c:

@@ -139,6 +139,7 @@ def _phone_tail_in(engine: Engine, community_id: int) -> str:
 
 
 # The SQL one resident-list page runs, written by hand: a keyset page and the total.
+# `{extra}` is only ever one of the fixed clauses in this module; values are bound (:c, :tail).
 _BASELINE_PAGE = "SELECT * FROM residents WHERE community_id = :c {extra} ORDER BY id LIMIT :limit"
 _BASELINE_COUNT = "SELECT count(*) FROM residents WHERE community_id = :c {extra}"
 

@@ -109,6 +109,8 @@ def empty_database(engine: Engine) -> None:
     from tongxin.models import metadata
 
     tables = [t.name for t in reversed(metadata.sorted_tables)]
+    # Table names come from our metadata, never from input; DDL-like statements cannot bind
+    # identifiers, so they are formatted in.
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
@@ -248,6 +250,7 @@ class _Writer:
         """Refresh planner statistics and move PostgreSQL's id sequences past our ids."""
         # Right after a bulk load the planner has no statistics (PostgreSQL's autovacuum has
         # not run yet, SQLite never gathers them unasked) and misjudges the first queries.
+        # Table names below come from our models, never from input (identifiers cannot be bound).
         with self.engine.begin() as connection:
             for table in _TABLES:
                 connection.execute(text(f"ANALYZE {table.__tablename__}"))

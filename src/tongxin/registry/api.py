@@ -15,6 +15,7 @@ from tongxin.registry import queries, search
 from tongxin.registry.schemas import AreaNode, AreaOut, AreaTree, ResidentOut, ResidentPage
 from tongxin.settings import Settings
 from tongxin.web.deps import RequestSession, api_requires, api_scope, api_user
+from tongxin.web.openapi import error_responses
 from tongxin.web.templating import gettext_for
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -47,7 +48,9 @@ def _node(count: queries.AreaCount) -> AreaNode:
     return AreaNode(area=AreaOut.model_validate(count.area), residents=count.residents)
 
 
-@router.get("/areas", response_model=list[AreaNode], dependencies=READ)
+@router.get(
+    "/areas", response_model=list[AreaNode], dependencies=READ, responses=error_responses(401)
+)
 def list_roots(
     session: Session = RequestSession, scope: queries.Scope = Depends(api_scope)
 ) -> list[AreaNode]:
@@ -55,7 +58,12 @@ def list_roots(
     return [_node(c) for c in queries.area_counts(session, queries.scope_roots(session, scope))]
 
 
-@router.get("/areas/{code}", response_model=AreaTree, dependencies=READ)
+@router.get(
+    "/areas/{code}",
+    response_model=AreaTree,
+    dependencies=READ,
+    responses=error_responses(401, 404),
+)
 def get_area(
     code: str,
     session: Session = RequestSession,
@@ -79,7 +87,12 @@ def _out(resident: object, groups: list[str]) -> ResidentOut:
     return out
 
 
-@router.get("/residents", response_model=ResidentPage, dependencies=READ)
+@router.get(
+    "/residents",
+    response_model=ResidentPage,
+    dependencies=READ,
+    responses=error_responses(401, 404),
+)
 def list_residents(
     request: Request,
     area: str | None = Query(None, description="Area code; the caller's jurisdiction if absent."),
@@ -125,7 +138,12 @@ def list_residents(
     )
 
 
-@router.get("/residents/{resident_code}", response_model=ResidentOut, dependencies=READ)
+@router.get(
+    "/residents/{resident_code}",
+    response_model=ResidentOut,
+    dependencies=READ,
+    responses=error_responses(401, 404),
+)
 def get_resident(
     request: Request,
     resident_code: str,

@@ -351,7 +351,9 @@ def _create_units(
     for (building_id, unit_key), name in wanted.items():
         building = session.get(Area, building_id)
         assert building is not None
-        taken = set(session.scalars(select(Area.code).where(Area.code.like(f"{building.code}-%"))))
+        # autoescape: a `_` or `%` in a building code is a literal, not a LIKE wildcard.
+        under = Area.code.startswith(f"{building.code}-", autoescape=True)
+        taken = set(session.scalars(select(Area.code).where(under)))
         code = f"{building.code}-{unit_key}" if unit_key.isdigit() else ""
         n = 1
         while not code or code in taken:

@@ -89,19 +89,37 @@ def parse_after(raw: str | None) -> int | None:
     return int(raw)
 
 
-def _prefix_upper_bound(prefix: str) -> str:
-    # Binary (SQLite) and C-collated (PostgreSQL) order is code point order, so every name
-    # starting with `prefix` sorts below the prefix with its last character incremented.
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+_LAST_CODE_POINT = chr(0x10FFFF)
+_SURROGATES_START, _SURROGATES_END = 0xD800, 0xE000
+
+
+def _prefix_upper_bound(prefix: str) -> str | None:
+    """Return the least string above every name starting with `prefix`, None when none is.
+
+    Binary (SQLite) and C-collated (PostgreSQL) order is code point order, so every name
+    starting with `prefix` sorts below the prefix with its last character incremented. The
+    last code point cannot be incremented (it is dropped and the one before it carried), and
+    an increment into the surrogates skips them, since UTF-8 cannot encode a lone surrogate.
+    """
+    stem = prefix.rstrip(_LAST_CODE_POINT)
+    if not stem:
+        return None
+    following = ord(stem[-1]) + 1
+    if _SURROGATES_START <= following < _SURROGATES_END:
+        following = _SURROGATES_END
+    return stem[:-1] + chr(following)
 
 
 def _term_clauses(terms: SearchTerms) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if terms.name:
         # A range rather than LIKE: LIKE is case-insensitive on SQLite and skips the index.
-        clauses.append(
-            and_(Resident.name >= terms.name, Resident.name < _prefix_upper_bound(terms.name))
-        )
+        clauses.append(Resident.name >= terms.name)
+        bound = _prefix_upper_bound(terms.name)
+        if bound is not None:
+            clauses.append(Resident.name < bound)
+    # The LIKE patterns below are bound parameters, and parse_terms lets only digits (phone)
+    # and 0-9A-Z (ID suffix) through, so no `%`, `_` or backslash from a user reaches them.
     if terms.phone:
         clauses.append(Resident.phone_tail == terms.phone[-MIN_SUFFIX:])
         if len(terms.phone) > MIN_SUFFIX:

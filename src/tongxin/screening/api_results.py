@@ -30,6 +30,7 @@ from tongxin.screening.results import (
 )
 from tongxin.screening.setup import DeviceScope
 from tongxin.web.deps import DEVICE_TOKEN, RequestSession
+from tongxin.web.openapi import error_responses
 
 # Lab systems call these with a lab device token (lab_scope checks it).
 router = APIRouter(prefix="/api/v1", tags=["screening"], dependencies=[DEVICE_TOKEN])
@@ -92,7 +93,7 @@ def _codes(session: Session, scope: DeviceScope) -> tuple[str, str]:
     return round_code, lab_code
 
 
-@router.post("/results", response_model=ResultsAnswer)
+@router.post("/results", response_model=ResultsAnswer, responses=error_responses(400, 401, 403))
 def post_results(
     request: Request,
     body: ResultsIn,
@@ -185,7 +186,17 @@ async def hl7_text(request: Request) -> str:
 @router.post(
     "/results/hl7",
     response_class=Response,
-    responses={200: {"content": {"application/hl7-v2": {}}, "description": "One ACK per message"}},
+    responses={
+        200: {"content": {"application/hl7-v2": {}}, "description": "One ACK per message"},
+        **error_responses(401, 403, 413, 422),
+    },
+    # The body is read raw by hl7_text, so FastAPI cannot see it; declared for clients.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/hl7-v2": {"schema": {"type": "string"}}},
+        }
+    },
 )
 def post_results_hl7(
     request: Request,

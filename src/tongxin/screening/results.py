@@ -142,6 +142,16 @@ def check_row(
     tube_text = "" if tube is None else str(tube).strip()
     if not tube_text:
         return RowProblem(row, "tube", "", "tube_missing", "缺少管码", "the tube barcode is empty")
+    if any(ch < " " for ch in tube_text):
+        # A barcode never holds control characters, and PostgreSQL cannot store a NUL.
+        return RowProblem(
+            row,
+            "tube",
+            tube_text.encode("unicode_escape").decode("ascii"),
+            "tube_format",
+            "管码含有控制字符",
+            "the tube barcode contains control characters",
+        )
     word = result_word(result)
     if word is None:
         return RowProblem(

@@ -24,8 +24,10 @@ from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker
 from tongxin.settings import Settings, get_settings
 from tongxin.web.csrf import CsrfRejected, verify_csrf
 from tongxin.web.deps import PUBLIC, SignInRequired
+from tongxin.web.guards import refuse_nul_characters
 from tongxin.web.headers import SecurityHeaders
 from tongxin.web.i18n import LanguageFromQuery
+from tongxin.web.openapi import error_responses
 from tongxin.web.templating import WEB_DIR, make_templates, render
 
 # Routes that are not FastAPI routes and so cannot declare access with a dependency: the
@@ -58,12 +60,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         # ReDoc would pull fonts and a bundle from third-party hosts too; /docs is enough.
         redoc_url=None,
         openapi_url="/openapi.json",
-        # At app level so no route, present or future, can forget the CSRF check.
-        dependencies=[Depends(verify_csrf)],
         lifespan=lifespan,
         # FastAPI's built-in OpenTelemetry looks its providers up on every request; nothing
         # here exports traces, and on the capture path that lookup cost more than routing.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # At app level so no route, present or future, can forget either check.
+        dependencies=[Depends(refuse_nul_characters), Depends(verify_csrf)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -104,7 +106,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from tongxin.screening import pages as screening_pages
 
     # Routes are matched in order: the capture endpoint, the busiest by far, goes first.
-    app.include_router(screening_api.router)
+    # Its error answers are declared here for both its routes (401 token, 404 event,
+    # 413/422 batch).
+    app.include_router(screening_api.router, responses=error_responses(401, 404, 413, 422))
     app.include_router(account_pages.router)
     app.include_router(account_pages.admin_router)
     app.include_router(registry_pages.router)

@@ -8,6 +8,8 @@ from openpyxl import Workbook
 
 from tongxin.screening.results import (
     ResultFileError,
+    RowProblem,
+    check_row,
     parse_table,
     result_event_id,
     result_events,
@@ -124,3 +126,10 @@ def test_events_are_valid_wire_events_with_ids_from_the_reported_facts():
     assert event["id"] == same
     assert same != result_event_id(lab="LAB1", tube="T00000000026", result="negative", ct=None)
     assert same != result_event_id(lab="LAB2", tube="T00000000026", result="positive", ct=28.5)
+
+
+def test_a_barcode_with_control_characters_is_a_row_problem_not_a_stored_event():
+    row = check_row(1, tube="T000\x0000018", result="阴性")
+
+    assert isinstance(row, RowProblem)
+    assert (row.column, row.code, row.value) == ("tube", "tube_format", "T000\\x0000018")
