@@ -53,10 +53,29 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"sqlite:///{path}"
 
 
+# Fixed personal-data keys for tests (never used anywhere else): 32 bytes of 0x01 / 0x02.
+TEST_PII_KEYS = "test1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+TEST_PII_LOOKUP_KEY = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pii_keys_in_environment() -> Iterator[None]:
+    """Give every Settings() a test run builds (CLI tests, servers) the test keys."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TONGXIN_PII_KEYS", TEST_PII_KEYS)
+        mp.setenv("TONGXIN_PII_LOOKUP_KEY", TEST_PII_LOOKUP_KEY)
+        yield
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     """Settings pointing at the test database."""
-    return Settings(database_url=database_url, secret_key="test-secret-key-not-for-production")
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production",
+        pii_keys=TEST_PII_KEYS,
+        pii_lookup_key=TEST_PII_LOOKUP_KEY,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -57,8 +57,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Where an engine's dialect keeps the settings it was built from. Column types see only the
+# dialect, and the encrypted ID-number columns need the key ring those settings name; keeping
+# it per engine (not in a global) lets tests and benchmarks run engines with other keys.
+SETTINGS_ATTR = "tongxin_settings"
+
+
+def settings_of(dialect: Any) -> Settings | None:
+    """Return the settings the engine of this dialect was built from, if it came from here."""
+    found = getattr(dialect, SETTINGS_ATTR, None)
+    return found if isinstance(found, Settings) else None
+
+
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     """Create an engine for the configured database, tuned per engine."""
+    engine = _create(settings, **kwargs)
+    setattr(engine.dialect, SETTINGS_ATTR, settings)
+    return engine
+
+
+def _create(settings: Settings, **kwargs: Any) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
         path = settings.sqlite_path()

@@ -84,6 +84,18 @@ class Settings(BaseSettings):
         description="Key of the audit chain's HMAC; unset means a plain SHA-256 chain.",
     )
 
+    pii_keys: str = Field(
+        default="",
+        description="Personal-data encryption keys 'kid:base64key,...'; the first is current.",
+    )
+    pii_key_file: str = Field(
+        default="var/pii.keys",
+        description="File of 'kid:base64key' lines (first current, 'lookup:' the hash key).",
+    )
+    pii_lookup_key: str = Field(
+        default="", description="Base64 key of the keyed hash used to look up ID numbers."
+    )
+
     def sqlite_path(self) -> Path | None:
         """Return the file behind a sqlite URL, or None for other engines."""
         prefix = "sqlite:///"

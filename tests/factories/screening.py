@@ -59,3 +59,19 @@ def build_round(session: Session, *, residents: int = 30) -> RoundSetup:
     )
     lab_token, _ = issue_device_token(session, round=rnd, device="lab-1", now=ROUND_START, lab=lab)
     return RoundSetup(tree, rnd, lab, site, stations, tubes10, tubes1, site_token, lab_token)
+
+
+def build_round_with_live_tokens(session: Session) -> RoundSetup:
+    """The factory round with its device tokens issued now (the factory's date from 2022)."""
+    from sqlalchemy import delete
+
+    from tongxin.screening.models import DeviceToken
+
+    r = build_round(session)
+    session.execute(delete(DeviceToken))
+    now = datetime.now(UTC)
+    r.site_token, _ = issue_device_token(
+        session, round=r.round, device="pad-1", now=now, site=r.site
+    )
+    r.lab_token, _ = issue_device_token(session, round=r.round, device="lab-1", now=now, lab=r.lab)
+    return r

@@ -106,16 +106,24 @@ def test_a_page_action_is_logged_with_the_user_and_address(admin, world, db):
     assert entry.summary["after"]["imported"] == 2
 
 
-def test_showing_a_full_record_is_logged_as_a_reveal(worker, world, db):
+def test_reading_a_record_and_each_full_value_shown_are_logged(worker, world, db):
     code = world.codes[sorted(world.codes)[0]]
     assert worker.get(f"/residents/{code}").status_code == 200
     assert worker.get(f"/api/v1/residents/{code}").status_code == 200
     with Session(db) as s:
-        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "pii.reveal")))
+        reads = list(
+            s.scalars(select(AuditEntry).where(AuditEntry.action == "registry.resident.read"))
+        )
+        shown = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "pii.full_display")))
         community = s.scalar(select(Area).where(Area.code == world.community))
-    assert [(e.actor, e.target_id) for e in entries] == [("worker", code), ("worker", code)]
+    assert [(e.actor, e.target_id) for e in reads] == [("worker", code), ("worker", code)]
+    # A community worker calls people: the phone is shown whole (and logged), the ID number not.
+    assert [(e.actor, e.target_id, e.summary["after"]["detail"]) for e in shown] == [
+        ("worker", code, "phone"),
+        ("worker", code, "phone"),
+    ]
     assert community is not None
-    assert all(e.community_id == community.id for e in entries)
+    assert all(e.community_id == community.id for e in reads + shown)
 
 
 def test_people_acting_on_screening_pages_are_logged(client, staged, db):  # noqa: F811

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from tests.factories.events import Device
-from tests.factories.screening import RoundSetup, build_round
+from tests.factories.screening import RoundSetup, build_round_with_live_tokens
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry.rules import resident_code
 from tongxin.screening.api import MAX_EVENTS
@@ -25,12 +26,7 @@ CODES = [resident_code(10_000 + i) for i in range(30)]
 def rs(db: Engine) -> RoundSetup:
     """The factory round, with its tokens issued now (the factory's are from 2022)."""
     with session_scope(make_sessionmaker(db)) as s:
-        r = build_round(s)
-        s.execute(delete(DeviceToken))
-        now = datetime.now(UTC)
-        r.site_token, _ = issue_device_token(s, round=r.round, device="pad-1", now=now, site=r.site)
-        r.lab_token, _ = issue_device_token(s, round=r.round, device="lab-1", now=now, lab=r.lab)
-        return r
+        return build_round_with_live_tokens(s)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -131,3 +127,29 @@ def test_tokens_are_stored_hashed(rs, db):
     with session_scope(make_sessionmaker(db)) as s:
         hashes = s.scalars(select(DeviceToken.token_hash)).all()
     assert rs.site_token not in hashes and len(hashes) == 2
+
+
+def test_events_with_text_no_database_can_hold_are_stored_rejected_not_a_server_error(
+    client: TestClient, rs, db
+):
+    pad = Device()
+    good = swabs(rs, 1, pad)[0]
+    nul = {**swabs(rs, 1, pad)[0], "sampler": "王\u0000"}
+    lone = {**swabs(rs, 1, pad)[0], "sampler": "\ud800"}
+    body = json.dumps([good, nul, lone]).encode()  # ensure_ascii: \u0000 and \ud800 escapes
+    answer = client.post(
+        URL,
+        content=body,
+        headers={**bearer(rs.site_token), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [(r["status"], r["code"]) for r in results] == [
+        ("accepted", None),
+        ("rejected", "malformed"),
+        ("rejected", "malformed"),
+    ]
+    assert "NUL" in results[1]["message_en"] and "surrogate" in results[2]["message_en"]
+    with session_scope(make_sessionmaker(db)) as s:
+        kept = s.scalars(select(Event).where(Event.status == "rejected")).all()
+    assert len(kept) == 2  # stored for a person to see, never dropped

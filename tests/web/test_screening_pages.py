@@ -20,6 +20,7 @@ from tests.integration.screening.custody import (
 )
 from tests.web.conftest import add_user, post_form, sign_in
 from tongxin.accounts.rules import Role
+from tongxin.audit.models import AuditEntry
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.screening.models import Event, Recall
 
@@ -183,6 +184,26 @@ def test_recall_board_lists_each_member_with_address_phone_and_overdue_flag(clie
     assert "1栋 1单元 101" in page.text
     assert "13800000010" in page.text
     assert page.text.count("row-overdue") == 10  # due 24 h after a 2022 result
+
+
+def test_the_recall_board_masks_phones_for_roles_that_do_not_call_people(client, staged, db):
+    def noted() -> list[tuple[str, str, int]]:
+        with session_scope(make_sessionmaker(db)) as s:
+            entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "pii.full_display"))
+            return [
+                (e.actor, e.summary["after"]["detail"], e.summary["after"]["count"])
+                for e in entries
+            ]
+
+    sign_in(client, "admin")
+    page = client.get("/rounds/R1/recalls").text
+    assert "138****0010" in page and "13800000010" not in page
+    assert noted() == []
+
+    sign_in(client, "worker")
+    client.get("/rounds/R1/recalls")
+    [(who, detail, count)] = noted()
+    assert (who, detail) == ("worker", "phone") and count > 0
 
 
 def test_a_recall_step_goes_through_the_ledger_as_a_web_device(client, staged, db):

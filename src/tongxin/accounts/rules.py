@@ -114,6 +114,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 P.RECALL_READ,
                 P.RECALL_MANAGE,
                 P.PII_REVEAL_ID,
+                P.PII_REVEAL_PHONE,
             }
         ),
         # Keeps the registry, chases the untested, runs door-to-door and recall visits (so
@@ -137,7 +138,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.COURIER: frozenset({P.SCREENING_CAPTURE}),
         # Receives boxes and reports results; sees the custody chain of their lab's boxes.
         Role.LAB_RECEIVER: frozenset({P.SCREENING_READ, P.SCREENING_RESULTS_SUBMIT}),
-        Role.HOTLINE_OPERATOR: frozenset({P.HOTLINE_CASES}),
+        # Calls residents back about their cases.
+        Role.HOTLINE_OPERATOR: frozenset({P.HOTLINE_CASES, P.PII_REVEAL_PHONE}),
         Role.SUPPLIES_OFFICER: frozenset({P.SUPPLIES_MANAGE}),
         Role.VOLUNTEER: frozenset({P.SHIFTS_SIGN_UP}),
         Role.MARKET_INSPECTOR: frozenset({P.MARKETS_INSPECT}),

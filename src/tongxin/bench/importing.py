@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from tongxin import migrate
 from tongxin.db import make_engine, make_sessionmaker, session_scope
+from tongxin.privacy.keys import scratch_settings
 from tongxin.registry import rules
 from tongxin.registry.importing import import_residents
 from tongxin.registry.models import Area, Household, Residence, Resident
@@ -101,7 +102,7 @@ def temporary_database(engine_name: str, database_url: str | None) -> Iterator[E
     """Yield a migrated engine on a throw-away database: a temp SQLite file or a fresh schema."""
     if engine_name == "sqlite":
         with tempfile.TemporaryDirectory(prefix="tongxin-bench-") as folder:
-            engine = make_engine(Settings(database_url=f"sqlite:///{folder}/bench.db"))
+            engine = make_engine(scratch_settings(f"sqlite:///{folder}/bench.db"))
             try:
                 migrate.upgrade(engine)
                 yield engine
@@ -116,7 +117,7 @@ def temporary_database(engine_name: str, database_url: str | None) -> Iterator[E
     admin = make_engine(Settings(database_url=base))
     with admin.begin() as c:
         c.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(Settings(database_url=postgres_url_with_schema(base, schema)))
+    engine = make_engine(scratch_settings(postgres_url_with_schema(base, schema)))
     try:
         migrate.upgrade(engine)
         yield engine

@@ -18,6 +18,25 @@ app = typer.Typer(help="Demo district.", no_args_is_help=True)
 DEMO_URL_TEMPLATE = "http://{host}:{port}"
 
 
+def ensure_demo_keys(settings: Settings) -> None:
+    """Write a personal-data key file on a fresh clone, so the demo runs with one command.
+
+    Only when no key is configured at all; the file lands under var/ (git-ignored) and is
+    never committed. Production sets its keys itself (docs/security.md).
+    """
+    from pathlib import Path
+
+    from tongxin.privacy.keys import write_key_file
+
+    path = Path(settings.pii_key_file) if settings.pii_key_file else None
+    if settings.pii_keys.strip() or path is None or path.exists():
+        return
+    kid = write_key_file(path)
+    typer.echo(
+        f"wrote personal-data key {kid} to {path} (keep it; it is not in the database)", err=True
+    )
+
+
 def run_build(
     settings: Settings,
     *,
@@ -34,6 +53,7 @@ def run_build(
     from tongxin.db import make_engine, make_sessionmaker, session_scope
     from tongxin.demo import service
 
+    ensure_demo_keys(settings)
     engine = make_engine(settings)
     try:
         migrate.upgrade(engine)
@@ -133,6 +153,7 @@ def up() -> None:
     from tongxin.demo import service
 
     settings = get_settings()
+    ensure_demo_keys(settings)
     engine = make_engine(settings)
     try:
         migrate.upgrade(engine)

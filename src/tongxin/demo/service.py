@@ -25,6 +25,7 @@ from tongxin.accounts.rules import Role
 from tongxin.accounts.service import create_user
 from tongxin.demo import names
 from tongxin.demo.generator import AS_OF, Chunk, DistrictGenerator
+from tongxin.privacy.service import add_id_hashes
 from tongxin.registry.models import Area, Household, Residence, Resident
 from tongxin.registry.rules import AreaLevel, IdType
 from tongxin.registry.service import ANCESTOR_COLUMNS, area_by_code, level_column
@@ -232,6 +233,8 @@ class _Writer:
         """Insert the pending rows in one transaction; return how many residents it wrote."""
         written = len(self.residents)
         with self.engine.begin() as connection:
+            # The insert seals each ID number (a few microseconds each); the hash finds it.
+            add_id_hashes(connection, self.residents)
             for table, rows in (
                 (Area, self.areas),
                 (Household, self.households),

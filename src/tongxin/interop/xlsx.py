@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,6 +67,16 @@ class WorkbookWriter:
     def append(sheet: WriteOnlyWorksheet, values: Iterable[Any]) -> None:
         """Append a row; openpyxl gives date values the yyyy-mm-dd format by itself."""
         sheet.append(values)
+
+    def stamp(self, *, by: str, at: datetime, title: str) -> None:
+        """Name who exported the file and when in the workbook's document properties."""
+        props = self._workbook.properties
+        props.creator = by
+        props.lastModifiedBy = by
+        props.created = at.astimezone(UTC).replace(tzinfo=None)
+        props.modified = props.created
+        props.title = title
+        props.description = f"导出人 Exported by: {by}; 导出时间 Exported at: {at.isoformat()}"
 
     def save(self, target: str | Path | IO[bytes]) -> None:
         """Write the workbook to a path or a binary file object."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -11,10 +12,13 @@ from sqlalchemy.orm import Session
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission
 from tongxin.audit.context import web_actor
+from tongxin.privacy.rules import Detail, shown
+from tongxin.privacy.service import RevealRefused, view_record
 from tongxin.registry import queries, search
+from tongxin.registry.models import Resident
 from tongxin.registry.schemas import AreaNode, AreaOut, AreaTree, ResidentOut, ResidentPage
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, api_requires, api_scope, api_user
+from tongxin.web.deps import RequestSession, api_requires, api_scope, api_user, request_viewer
 from tongxin.web.openapi import error_responses
 from tongxin.web.templating import gettext_for
 
@@ -81,9 +85,14 @@ def get_area(
     )
 
 
-def _out(resident: object, groups: list[str]) -> ResidentOut:
+def _out(
+    resident: Resident, groups: list[str], *, full_id: bool = False, full_phone: bool = False
+) -> ResidentOut:
     out = ResidentOut.model_validate(resident)
     out.groups = groups
+    # Masked unless the caller decided (by role, and noted it) that the full value is shown.
+    out.id_number = shown(resident.id_number, Detail.ID_NUMBER, full=full_id)
+    out.phone = shown(resident.phone, Detail.PHONE, full=full_phone) or None
     return out
 
 
@@ -147,19 +156,41 @@ def list_residents(
 def get_resident(
     request: Request,
     resident_code: str,
+    show: Literal["id_number"] | None = Query(
+        None, description="`id_number`: the full ID number (roles that need it; audited)."
+    ),
     session: Session = RequestSession,
     scope: queries.Scope = Depends(api_scope),
     user: User = Depends(api_user),
 ) -> ResidentOut:
-    """Return one resident by resident code, with their groups today."""
+    """Return one resident by resident code, with their groups today.
+
+    The ID number is masked unless `show=id_number` and the caller's role may see it (403
+    otherwise); the phone is whole for roles that call people. Full values are noted.
+    """
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404, detail="resident not found")
     search.record_full_read(
         session, actor=web_actor(request, user), resident=resident, now=datetime.now(UTC)
     )
+    try:
+        view = view_record(
+            session,
+            viewer=request_viewer(request),
+            target=f"resident {resident.resident_code}",
+            has_phone=bool(resident.phone),
+            reveal_id=show == Detail.ID_NUMBER.value,
+            area=resident.community_id,
+        )
+    except RevealRefused:
+        raise HTTPException(
+            status_code=403, detail="your role may not see full ID numbers"
+        ) from None
     settings: Settings = request.app.state.settings
     groups = search.resident_groups(
         resident, today=date.today(), elderly_age=settings.elderly_age, child_age=settings.child_age
     )
-    return _out(resident, [g.value for g in groups])
+    return _out(
+        resident, [g.value for g in groups], full_id=view.full_id, full_phone=view.full_phone
+    )

@@ -209,6 +209,7 @@ def export_file(
 
     from tongxin.accounts.service import AccountError
     from tongxin.commands import command_session
+    from tongxin.privacy.service import command_viewer
     from tongxin.registry.exporting import export_residents
     from tongxin.registry.service import RegistryError, area_by_code
 
@@ -227,7 +228,12 @@ def export_file(
                 raise RegistryError("area_unknown", f"no area with code {area!r}")
             with _export_progress(err) as on_progress:
                 summary = export_residents(
-                    session, area=node, out=out, now=datetime.now(UTC), progress=on_progress
+                    session,
+                    area=node,
+                    out=out,
+                    now=datetime.now(UTC),
+                    exported_by=command_viewer(),
+                    progress=on_progress,
                 )
         except (RegistryError, AccountError) as exc:
             raise _fail(err, f"无法导出 {area}", f"cannot export {area}: {exc}") from None

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, aliased
 
 from tongxin.interop.tables import NOTES_SHEET
 from tongxin.interop.xlsx import WorkbookWriter
+from tongxin.privacy.rules import Detail
+from tongxin.privacy.service import Viewer, export_stamp, note_full_display
 from tongxin.registry.models import Area, Household, Resident
 from tongxin.registry.rules import AreaLevel
 from tongxin.registry.service import RegistryError, level_column
@@ -72,9 +74,14 @@ def export_residents(
     area: Area,
     out: str | Path | IO[bytes],
     now: datetime,
+    exported_by: Viewer,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportSummary:
-    """Write the residents under `area` (a building or any level above) to an .xlsx file."""
+    """Write the residents under `area` (a building or any level above) to an .xlsx file.
+
+    The file carries full ID numbers and phones, because it must re-import (the import
+    checks and matches people by their number); each export is noted as a full display.
+    """
     column_name = level_column(AreaLevel(area.level))
     if column_name is None:
         raise RegistryError("export_level", "export a building or an area above it, not a unit")
@@ -104,9 +111,11 @@ def export_residents(
     )
 
     writer = WorkbookWriter()
+    title = f"{area.name}({area.code})居民名单 / Residents of {area.name}"
+    writer.stamp(by=exported_by.username, at=now, title=title)
     notes = writer.add_sheet(NOTES_SHEET)
-    writer.append(notes, [f"{area.name}({area.code})居民名单 / Residents of {area.name}"])
-    writer.append(notes, [f"导出时间 Exported at: {now:%Y-%m-%d %H:%M:%S %Z}".strip()])
+    writer.append(notes, [title])
+    writer.append(notes, [export_stamp(exported_by, now)])
     writer.append(notes, [f"楼栋 Buildings: {len(buildings)}  居民 Residents: {total}"])
     writer.append(
         notes,
@@ -193,4 +202,12 @@ def export_residents(
         if progress:
             progress(written, total)
     writer.save(out)
+    note_full_display(
+        session,
+        viewer=exported_by,
+        what=f"{Detail.ID_NUMBER}+{Detail.PHONE}",
+        target=f"registry export of {area.code}",
+        count=written,
+        area=area.id,
+    )
     return ExportSummary(area_code=area.code, buildings=len(buildings), residents=written)

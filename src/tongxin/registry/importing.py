@@ -19,6 +19,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
 from tongxin.interop.tables import TableFileError, read_sheets
+from tongxin.privacy.service import key_ring
 from tongxin.registry import rules
 from tongxin.registry.import_checks import ImportProblem, ParsedRow, RowChecker, place_key
 from tongxin.registry.import_messages import message
@@ -324,18 +325,22 @@ def _check_registered_ids(
 ) -> None:
     """Report rows whose ID number is already registered, looked up in IN (...) chunks."""
     by_type: dict[str, dict[str, ParsedRow]] = {}
+    ring = key_ring(connection)
     for r in parsed:
         if r.id_ok:  # a repeat inside the file is reported already; look up its first row only
-            by_type.setdefault(r.id_type, {}).setdefault(r.id_number, r)
+            by_type.setdefault(r.id_type, {}).setdefault(ring.lookup_hash(r.id_number), r)
     for id_type, rows in by_type.items():
+        # Sealed numbers cannot be compared; their keyed hashes can (and are indexed).
         for chunk in _chunks(sorted(rows)):
-            for number, code in connection.execute(
-                select(Resident.id_number, Resident.resident_code).where(
-                    Resident.id_type == id_type, Resident.id_number.in_(chunk)
+            for hashed, code in connection.execute(
+                select(Resident.id_number_hash, Resident.resident_code).where(
+                    Resident.id_type == id_type, Resident.id_number_hash.in_(chunk)
                 )
             ).tuples():
-                row = rows[number]
-                checker.add(row, "id_number", number, "id_duplicate_in_db", resident_code=code)
+                row = rows[hashed]
+                checker.add(
+                    row, "id_number", row.id_number, "id_duplicate_in_db", resident_code=code
+                )
 
 
 def _create_units(

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongxin.db import Base
+from tongxin.privacy.types import EncryptedString
 
 
 class Area(Base):
@@ -66,7 +67,8 @@ class Resident(Base):
 
     __tablename__ = "residents"
     __table_args__ = (
-        UniqueConstraint("id_type", "id_number"),
+        # ID numbers are sealed with random nonces, so uniqueness and lookups use the keyed hash.
+        UniqueConstraint("id_type", "id_number_hash", name="uq_residents_id_type_id_number_hash"),
         Index("ix_residents_community_id_id", "community_id", "id"),
         Index("ix_residents_building_id_id", "building_id", "id"),
         Index("ix_residents_street_id_id", "street_id", "id"),
@@ -85,7 +87,8 @@ class Resident(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     phone_tail: Mapped[str | None] = mapped_column(String(4))
     id_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(32))
+    id_number: Mapped[str] = mapped_column(EncryptedString("residents.id_number"))
+    id_number_hash: Mapped[str] = mapped_column(String(64))
     id_tail: Mapped[str] = mapped_column(String(4))
     registered_address: Mapped[str | None] = mapped_column(String(200))
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))

@@ -16,11 +16,13 @@ from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission
 from tongxin.audit.context import web_actor
 from tongxin.audit.service import record
+from tongxin.privacy.rules import Detail, shown
+from tongxin.privacy.service import RevealRefused, view_record
 from tongxin.registry import queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_scope, page_user, requires
+from tongxin.web.deps import RequestSession, page_scope, page_user, request_viewer, requires
 from tongxin.web.templating import render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -177,17 +179,33 @@ def _list_context(
 def resident_page(
     request: Request,
     resident_code: str,
+    show: str | None = None,
     session: Session = RequestSession,
     scope: queries.Scope = Depends(page_scope),
     user: User = Depends(page_user),
 ) -> Response:
-    """Show everything about one resident, with the resident code as a QR code."""
+    """Show everything about one resident, with the resident code as a QR code.
+
+    The ID number is masked; roles that need it get a "显示完整" link (`?show=id_number`),
+    and the phone is whole for roles that call people. Every full value shown is noted.
+    """
     resident = search.visible_resident(session, scope, resident_code)
     if resident is None:
         raise HTTPException(status_code=404)
     search.record_full_read(
         session, actor=web_actor(request, user), resident=resident, now=datetime.now(UTC)
     )
+    try:
+        view = view_record(
+            session,
+            viewer=request_viewer(request),
+            target=f"resident {resident.resident_code}",
+            has_phone=bool(resident.phone),
+            reveal_id=show == Detail.ID_NUMBER.value,
+            area=resident.community_id,
+        )
+    except RevealRefused:
+        raise HTTPException(status_code=403) from None
     settings = _settings(request)
     detail = search.resident_detail(
         session,
@@ -202,6 +220,10 @@ def resident_page(
         "registry/resident.html",
         {
             "detail": detail,
+            "id_number": shown(resident.id_number, Detail.ID_NUMBER, full=view.full_id),
+            "id_revealed": view.full_id,
+            "may_reveal_id": view.may_reveal_id and not view.full_id,
+            "phone": shown(resident.phone, Detail.PHONE, full=view.full_phone),
             "crumbs": queries.breadcrumb(session, scope, detail.address[-1]),
             # Markup is safe here: segno draws the code as SVG paths and writes no input text
             # into the markup (and resident codes are ours, not typed).

@@ -8,7 +8,7 @@ and `name`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tongxin.audit.context import Actor
 from tongxin.audit.service import record
+from tongxin.privacy.service import id_number_hash
 from tongxin.registry import rules
 from tongxin.registry.models import Area, Household, Residence, Resident
 from tongxin.registry.queries import Scope, residents_under, visible_area
@@ -48,6 +49,9 @@ class SearchTerms:
     name: str | None = None
     phone: str | None = None
     id_suffix: str | None = None
+    # Keyed hash of `id_suffix` when it is longer than a tail: ID numbers are stored sealed,
+    # so anything past the indexed last four is looked up as a whole number.
+    id_hash: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -127,7 +131,7 @@ def _term_clauses(terms: SearchTerms) -> list[ColumnElement[bool]]:
     if terms.id_suffix:
         clauses.append(Resident.id_tail == terms.id_suffix[-MIN_SUFFIX:])
         if len(terms.id_suffix) > MIN_SUFFIX:
-            clauses.append(Resident.id_number.like("%" + terms.id_suffix))
+            clauses.append(Resident.id_number_hash == (terms.id_hash or ""))
     return clauses
 
 
@@ -300,17 +304,20 @@ def visible_resident(session: Session, scope: Scope, code: str) -> Resident | No
 
 
 def record_full_read(session: Session, *, actor: Actor, resident: Resident, now: datetime) -> None:
-    """Log that a person's full record (ID number and phone in clear) was shown to `actor`."""
+    """Log that a person's record page (or API record) was read by `actor`.
+
+    The ID number and phone on it are masked unless the role needs them; each full value
+    shown is logged on its own as `pii.full_display` (privacy.service.note_full_display).
+    """
     household = session.get(Household, resident.household_id)
     record(
         session,
         actor=actor,
-        action="pii.reveal",
+        action="registry.resident.read",
         target_type="resident",
         target_id=resident.resident_code,
         area=household.area_id if household is not None else resident.community_id,
         now=now,
-        after={"fields": ["id_number", "phone"]},
     )
 
 
@@ -371,6 +378,8 @@ def resolve_search(
 ) -> ResidentSearch:
     """Turn the raw parameters of a list request into a checked search."""
     terms = parse_terms(name=name, phone=phone, id_suffix=id_suffix)
+    if terms.id_suffix and len(terms.id_suffix) > MIN_SUFFIX:
+        terms = replace(terms, id_hash=id_number_hash(session, terms.id_suffix))
     cursor = after if isinstance(after, int) else parse_after(after)
     if cursor is not None and cursor < 0:
         raise SearchError("after", "after", N_("翻页参数无效"))

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from tongxin.privacy.service import add_id_hashes
 from tongxin.registry import rules
 from tongxin.registry.models import Area, Household, Residence, Resident
 from tongxin.registry.rules import AreaLevel
@@ -157,7 +158,9 @@ def insert_residents(
     """Insert residents and their first residence, one statement per table per batch."""
     if not rows:
         return
-    connection.execute(insert(Resident), list(rows))
+    rows = [dict(r) for r in rows]
+    add_id_hashes(connection, rows)
+    connection.execute(insert(Resident), rows)
     codes = [r["resident_code"] for r in rows]
     ids: dict[str, int] = {
         code: rid

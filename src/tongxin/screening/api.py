@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tongxin.db import session_scope
 from tongxin.screening.capture import CaptureFailed, CaptureRequest, CaptureWriter, TokenRefused
-from tongxin.screening.ledger import event_by_id
+from tongxin.screening.ledger import event_by_id, quarantine_unstorable
 from tongxin.screening.schemas import CaptureAnswer, StoredEvent
 from tongxin.screening.setup import DeviceScope, scope_for_token
 from tongxin.web.deps import DEVICE_TOKEN, RequestSession
@@ -50,7 +50,7 @@ async def event_batch(request: Request) -> list[Any]:
         raise HTTPException(status_code=422, detail="body must be a JSON array of events")
     if len(data) > MAX_EVENTS:
         raise HTTPException(status_code=413, detail=f"at most {MAX_EVENTS} events per request")
-    return data
+    return quarantine_unstorable(body, data, "request")
 
 
 def _bearer(request: Request) -> str:
@@ -84,6 +84,22 @@ def capture_writer(request: Request) -> CaptureWriter:
 @router.post(
     "/capture/events",
     response_model=CaptureAnswer,
+    # The body is read raw (see `event_batch`); this tells clients and the schema fuzzer its
+    # shape. Each object is checked against docs/event.schema.json one by one.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"type": "object"},
+                        "maxItems": MAX_EVENTS,
+                    }
+                }
+            },
+        }
+    },
     responses={
         401: {"description": "missing, unknown, expired or revoked device token"},
         503: {"description": "nothing was stored; send the same events again"},

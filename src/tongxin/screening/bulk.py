@@ -1,9 +1,9 @@
 """Bulk inserts for the capture hot path, without per-row SQLAlchemy processing.
 
 On PostgreSQL rows go in with COPY. On SQLite SQLAlchemy compiles the INSERT once per table
-and column set; the rows are converted here with the two conversions these tables need
-(UTC timestamps and JSON) and handed to the driver's executemany. Both store what
-`UtcDateTime` and `JSON` would, so reads through the ORM are unchanged.
+and column set; the rows are converted here with the conversions these tables need (UTC
+timestamps, JSON, sealed ID numbers) and handed to the driver's executemany. Both paths store
+what `UtcDateTime`, `JSON` and `EncryptedString` would, so reads through the ORM are unchanged.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import JSON, Table, insert
 from sqlalchemy.engine import Connection, Dialect
 
 from tongxin.db import UtcDateTime
+from tongxin.privacy.types import EncryptedString
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -41,6 +42,10 @@ def _utc(value: datetime | None) -> datetime | None:
 
 # Compact and without the circular-reference check: the payloads are parsed JSON already.
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def _sealed(kind: EncryptedString, dialect: Dialect, value: str | None) -> str | None:
+    return kind.process_bind_param(value, dialect)
 
 
 def _json(value: Any) -> str | None:
@@ -75,6 +80,8 @@ def _plan(
         kind = table.c[key].type
         if isinstance(kind, UtcDateTime):
             converters.append(_sqlite_time if sqlite else _utc)
+        elif isinstance(kind, EncryptedString):
+            converters.append(partial(_sealed, kind, dialect))
         elif isinstance(kind, JSON):
             converters.append(_json)
         else:
@@ -114,6 +121,12 @@ def _copy_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -
     # runs on the same connection, so inside the caller's transaction.
     keys = list(rows[0])
     json_keys = {k for k in keys if isinstance(table.c[k].type, JSON)}
+    sealed = [(k, t) for k in keys if isinstance(t := table.c[k].type, EncryptedString)]
+    if sealed:
+        rows = [
+            {**row, **{k: t.process_bind_param(row[k], conn.dialect) for k, t in sealed}}
+            for row in rows
+        ]
     columns = ", ".join(f'"{k}"' for k in keys)
     driver = conn.connection.driver_connection
     assert driver is not None

@@ -36,17 +36,20 @@ def _emit(data: Any, *, as_json: bool, text: str) -> None:
 
 def read_ndjson(path: Path, batch: int = BATCH) -> Iterator[list[Any]]:
     """Yield batches of events from an NDJSON file; a line that is not JSON stays an item."""
-    from tongxin.screening.ledger import Unparsed
+    from tongxin.screening.ledger import Unparsed, quarantine_unstorable
 
     items: list[Any] = []
     with path.open(encoding="utf-8-sig", errors="replace") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
+            where = f"{path.name} line {number}"
             try:
-                items.append(json.loads(line))
+                event = json.loads(line)
             except ValueError:
-                items.append(Unparsed(line.rstrip("\n"), f"{path.name} line {number}"))
+                items.append(Unparsed(line.rstrip("\n"), where))
+            else:
+                items.extend(quarantine_unstorable(line.encode(), [event], where))
             if len(items) >= batch:
                 yield items
                 items = []

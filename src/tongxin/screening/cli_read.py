@@ -143,6 +143,7 @@ def _export(
     as_user: str | None,
 ) -> None:
     from tongxin.commands import command_session
+    from tongxin.privacy.service import command_viewer
     from tongxin.screening.exports import ExportError, ListKind, export_list
 
     if out.suffix.lower() != ".xlsx":
@@ -158,6 +159,7 @@ def _export(
                 kind=ListKind(kind_value),
                 out=out,
                 now=datetime.now(UTC),
+                exported_by=command_viewer(),
             )
         except ExportError as problem:
             _fail(f"无法导出:{problem}", f"cannot export: {problem}")

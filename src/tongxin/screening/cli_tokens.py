@@ -22,7 +22,11 @@ def tokens_issue(
     round_code: str = typer.Option(..., "--round", help="Round code."),
     site: str | None = typer.Option(None, "--site", help="Site code (sampling devices)."),
     lab: str | None = typer.Option(None, "--lab", help="Lab code (lab receipt and results)."),
-    device: str = typer.Option(..., "--device", help="Device name, e.g. pad-07."),
+    device: str | None = typer.Option(
+        None,
+        "--device",
+        help="Device name, e.g. pad-07 (default: the site or lab code and a suffix).",
+    ),
     hours: float = typer.Option(36, "--hours", help="Hours until the token expires."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -38,6 +42,10 @@ def tokens_issue(
         fail("须且只能给出 --site 或 --lab 之一", "give exactly one of --site or --lab")
     if hours <= 0:
         fail(f"--hours 须大于 0:{hours}", f"--hours must be above 0: {hours}")
+    if device is None:
+        import secrets
+
+        device = f"{site or lab}-{secrets.token_hex(2)}"
     now = datetime.now(UTC)
     with command_session() as session:
         try:

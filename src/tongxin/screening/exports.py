@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, aliased
 
 from tongxin.interop.tables import NOTES_SHEET
 from tongxin.interop.xlsx import WorkbookWriter
+from tongxin.privacy.rules import Detail, mask_id_number
+from tongxin.privacy.service import Viewer, export_stamp, note_full_display
 from tongxin.registry.models import Area, Household, Resident
 from tongxin.registry.rules import AreaLevel, age_on
 from tongxin.screening.coverage import tested_clause, under
@@ -98,8 +100,13 @@ def export_list(
     kind: ListKind,
     out: str | Path | IO[bytes],
     now: datetime,
+    exported_by: Viewer,
 ) -> ListSummary:
-    """Write the untested present residents under `area` (or those needing a home visit)."""
+    """Write the untested present residents under `area` (or those needing a home visit).
+
+    Phones are whole (the list is for calling and visiting people, and each export is noted
+    as a full display); ID numbers are masked.
+    """
     if area.level == AreaLevel.UNIT.value:
         raise ExportError("export_level", "export a building or an area above it, not a unit")
     rnd = session.get(Round, round_id)
@@ -141,10 +148,12 @@ def export_list(
         query = query.where(Resident.bedridden | Resident.disabled)
 
     writer = WorkbookWriter()
-    notes = writer.add_sheet(NOTES_SHEET)
     zh, en = TITLES[kind]
-    writer.append(notes, [f"{rnd.name}({rnd.code}) {area.name}({area.code}){zh} / {en}"])
-    writer.append(notes, [f"导出时间 Exported at: {now:%Y-%m-%d %H:%M:%S %Z}".strip()])
+    title = f"{rnd.name}({rnd.code}) {area.name}({area.code}){zh} / {en}"
+    writer.stamp(by=exported_by.username, at=now, title=title)
+    notes = writer.add_sheet(NOTES_SHEET)
+    writer.append(notes, [title])
+    writer.append(notes, [export_stamp(exported_by, now)])
     today = now.date()
     buildings = 0
     written = 0
@@ -176,7 +185,7 @@ def export_list(
                     _GENDER.get(r.gender, r.gender),
                     age_on(r.birth_date, today),
                     r.phone or "",
-                    "****" + r.id_number[-4:],
+                    mask_id_number(r.id_number),
                     r.resident_code,
                     _needs(r),
                 ),
@@ -194,6 +203,15 @@ def export_list(
     if not written:
         writer.append(notes, ["没有需要列出的居民。 Nobody to list."])
     writer.save(out)
+    if written:
+        note_full_display(
+            session,
+            viewer=exported_by,
+            what=Detail.PHONE,
+            target=f"{kind.value} list of {area.code} in round {rnd.code}",
+            count=written,
+            area=area.id,
+        )
     return ListSummary(
         kind=kind.value, round=rnd.code, area_code=area.code, buildings=buildings, residents=written
     )

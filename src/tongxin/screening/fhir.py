@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongxin.privacy.rules import mask_id_number, mask_phone
 from tongxin.registry.models import Resident
 from tongxin.screening.models import Round, Swab, Tube
 
@@ -63,13 +64,11 @@ def _when(value: datetime | None) -> str | None:
 
 
 def _mask_phone(phone: str | None) -> str | None:
-    if not phone:
-        return None
-    return phone if len(phone) < 8 else phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    return mask_phone(phone) or None
 
 
 def _mask_id(number: str | None) -> str | None:
-    return "****" + number[-4:] if number else None
+    return mask_id_number(number) or None
 
 
 def _drop_empty(resource: dict[str, Any]) -> dict[str, Any]:

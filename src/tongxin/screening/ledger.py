@@ -9,6 +9,8 @@ nothing a device sends is dropped. The caller owns the transaction.
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from tongxin.privacy.service import key_ring, open_payload, seal_event_payloads
 from tongxin.screening.bulk import insert_rows
 from tongxin.screening.checks import Rejection, reject
 from tongxin.screening.decide import Decider, Outcome
@@ -56,6 +59,44 @@ class Unparsed:
 
     text: str
     where: str
+    problem: str = "not JSON"
+
+
+# JSON escapes that decode to text no database column can hold: NUL (PostgreSQL text refuses
+# it) and UTF-16 surrogates (a lone one cannot be encoded). Valid pairs match too and pass
+# the per-event check below.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _unstorable(raw: Any) -> str | None:
+    text = json.dumps(raw, ensure_ascii=False)
+    if "\\u0000" in text:
+        return "NUL character (U+0000) in a field"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "unpaired surrogate code point in a field"
+    return None
+
+
+def quarantine_unstorable(body: bytes, events: list[Any], where: str) -> list[Any]:
+    """Turn each event holding text no database can store into an `Unparsed` item.
+
+    Such an event would fail the whole batch's insert; as an `Unparsed` it is stored as
+    rejected (`malformed`, naming the problem) like any broken input, with its text kept
+    escaped. Only bodies whose bytes hold a suspect escape are looked at event by event.
+    """
+    if not _SUSPECT_ESCAPE.search(body):
+        return events
+    out: list[Any] = []
+    for number, raw in enumerate(events, start=1):
+        problem = _unstorable(raw)
+        if problem is None:
+            out.append(raw)
+        else:
+            text = json.dumps(raw, ensure_ascii=True)
+            out.append(Unparsed(text, f"{where} event {number}", problem))
+    return out
 
 
 @dataclass
@@ -73,7 +114,8 @@ def _usable_id(value: Any) -> str | None:
 
 def _parse(raw: Any) -> _Incoming:
     if isinstance(raw, Unparsed):
-        return _Incoming(raw, None, f"srv-{uuid.uuid4().hex}", None, f"{raw.where}: not JSON")
+        detail = f"{raw.where}: {raw.problem}"
+        return _Incoming(raw, None, f"srv-{uuid.uuid4().hex}", None, detail)
     try:
         ev = EVENT_ADAPTER.validate_python(raw)
     except ValidationError as exc:
@@ -322,6 +364,7 @@ def _decide_and_store(
             )
         else:
             answers[index] = Answer(item.answer_id, "accepted", flag=outcome.flag)
+    seal_event_payloads(conn, rows)
     insert_rows(conn, table_of(Event), rows)
     write_state(conn, state)
 
@@ -459,7 +502,8 @@ def rebuild_projections(
         if not stored:
             return report
         last = stored[-1].number
-        items = [(row, _parse(row.payload)) for row in stored]
+        ring = key_ring(session)
+        items = [(row, _parse(open_payload(ring, row.payload))) for row in stored]
         valid = [i.event for _r, i in items if i.event is not None]
         state = load_state(session.connection(), _wants(valid), round_ids=[round_id])
         decider = Decider(state, scope=None, recall_due=due)

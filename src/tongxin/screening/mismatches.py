@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from tongxin.privacy import rules as privacy_rules
 from tongxin.registry.models import Resident
 from tongxin.screening.models import (
     Box,
@@ -102,8 +103,8 @@ def mask_name(name: str | None) -> str:
 
 
 def mask_id_number(number: str | None) -> str | None:
-    """Show only the last four characters of an ID number."""
-    return "****" + number[-4:] if number else None
+    """Mask an ID number the one way every screen does (first and last four kept)."""
+    return privacy_rules.mask_id_number(number) if number else None
 
 
 def received_present() -> ColumnElement[bool]:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongxin.db import Base, UtcDateTime
+from tongxin.privacy.types import EncryptedString
 
 
 class Round(Base):
@@ -193,11 +194,11 @@ class Swab(Base):
         # Partial: most swabs are registered residents with no number, and every index entry
         # is paid for on the capture hot path.
         Index(
-            "ix_swabs_round_id_id_number",
+            "ix_swabs_round_id_id_number_hash",
             "round_id",
-            "id_number",
-            sqlite_where=text("id_number IS NOT NULL"),
-            postgresql_where=text("id_number IS NOT NULL"),
+            "id_number_hash",
+            sqlite_where=text("id_number_hash IS NOT NULL"),
+            postgresql_where=text("id_number_hash IS NOT NULL"),
         ),
     )
 
@@ -211,7 +212,9 @@ class Swab(Base):
     resident_id: Mapped[int | None] = mapped_column(Integer)
     building_id: Mapped[int | None] = mapped_column(Integer)
     # Walk-ins not in the registry keep the details they gave.
-    id_number: Mapped[str | None] = mapped_column(String(32))
+    # Sealed like residents.id_number; the keyed hash finds a walk-in's earlier swabs.
+    id_number: Mapped[str | None] = mapped_column(EncryptedString("swabs.id_number"))
+    id_number_hash: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(60))
     phone: Mapped[str | None] = mapped_column(String(20))
     station_id: Mapped[int] = mapped_column(Integer)

@@ -22,6 +22,8 @@ from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission, may
 from tongxin.audit.context import web_actor
 from tongxin.audit.service import record
+from tongxin.privacy.rules import Detail, may_see_full
+from tongxin.privacy.service import note_full_display
 from tongxin.registry.models import Area
 from tongxin.registry.queries import Scope
 from tongxin.screening import board
@@ -29,7 +31,7 @@ from tongxin.screening.models import Round, RoundLab, Site
 from tongxin.screening.reconcile import reconcile
 from tongxin.screening.rejected import unresolved_flagged, unresolved_rejected
 from tongxin.settings import Settings
-from tongxin.web.deps import RequestSession, page_user, requires, scope_of
+from tongxin.web.deps import RequestSession, page_user, request_viewer, requires, scope_of
 from tongxin.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -254,6 +256,22 @@ def rejected_page(
     )
 
 
+def _rejected_event(session: Session, who: Viewer, code: str, event_id: str) -> tuple[Round, Any]:
+    """Return the round and one of its stored events for the rejected queue, or answer 404."""
+    from tongxin.screening.ledger import event_by_id
+
+    rnd = _round(session, who, code)
+    _whole_district(who, rnd)
+    event = event_by_id(session, event_id=event_id)
+    if event is None or event.round_id != rnd.id:
+        raise HTTPException(status_code=404)
+    return rnd, event
+
+
+def _back_to_queue(rnd: Round, **query: str) -> Response:
+    return RedirectResponse(f"/rounds/{rnd.code}/rejected?{urlencode(query)}", status_code=303)
+
+
 @router.post(
     "/rounds/{code}/rejected/{event_id}/resolve",
     dependencies=[requires(Permission.SCREENING_RESOLVE)],
@@ -267,25 +285,15 @@ def resolve_rejected(
     who: Viewer = Depends(viewer),
 ) -> Response:
     """Record how a person resolved a rejected event; the event itself is kept."""
-    from tongxin.screening.ledger import LedgerError, event_by_id, resolve_event
+    from tongxin.screening.ledger import LedgerError, resolve_event
 
-    rnd = _round(session, who, code)
-    _whole_district(who, rnd)
-    event = event_by_id(session, event_id=event_id)
-    if event is None or event.round_id != rnd.id:
-        raise HTTPException(status_code=404)
-    target = f"/rounds/{rnd.code}/rejected?"
+    rnd, event = _rejected_event(session, who, code, event_id)
     now = datetime.now(UTC)
+    note = resolution.strip()
     try:
-        resolve_event(
-            session,
-            event_id=event_id,
-            by=who.user.username,
-            resolution=resolution.strip(),
-            now=now,
-        )
+        resolve_event(session, event_id=event_id, by=who.user.username, resolution=note, now=now)
     except LedgerError as problem:
-        return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
+        return _back_to_queue(rnd, problem=str(problem))
     record(
         session,
         actor=web_actor(request, who.user),
@@ -294,9 +302,9 @@ def resolve_rejected(
         target_id=event_id,
         area=rnd.district_id,
         now=now,
-        after={"round": rnd.code, "code": event.code, "resolution": resolution.strip()},
+        after={"round": rnd.code, "code": event.code, "resolution": note},
     )
-    return RedirectResponse(target + urlencode({"done": event_id}), status_code=303)
+    return _back_to_queue(rnd, done=event_id)
 
 
 @router.post(
@@ -311,19 +319,14 @@ def resubmit_rejected(
     who: Viewer = Depends(viewer),
 ) -> Response:
     """Decide a rejected event again as things stand now; the original is kept and resolved."""
-    from tongxin.screening.ledger import LedgerError, event_by_id, resubmit_event
+    from tongxin.screening.ledger import LedgerError, resubmit_event
 
-    rnd = _round(session, who, code)
-    _whole_district(who, rnd)
-    event = event_by_id(session, event_id=event_id)
-    if event is None or event.round_id != rnd.id:
-        raise HTTPException(status_code=404)
-    target = f"/rounds/{rnd.code}/rejected?"
+    rnd, event = _rejected_event(session, who, code, event_id)
     now = datetime.now(UTC)
     try:
         answer = resubmit_event(session, event_id=event_id, by=who.user.username, now=now)
     except LedgerError as problem:
-        return RedirectResponse(target + urlencode({"problem": str(problem)}), status_code=303)
+        return _back_to_queue(rnd, problem=str(problem))
     outcome = {"resubmitted": event_id, "outcome": answer.code or answer.status}
     record(
         session,
@@ -335,7 +338,7 @@ def resubmit_rejected(
         now=now,
         after={"round": rnd.code, "code": event.code, "new_event": answer.id, **outcome},
     )
-    return RedirectResponse(target + urlencode(outcome), status_code=303)
+    return _back_to_queue(rnd, **outcome)
 
 
 @router.get("/rounds/{code}/recalls", dependencies=[requires(Permission.RECALL_READ)])
@@ -358,12 +361,25 @@ def recalls_page(
         include_walk_ins=who.scope.whole,
         show_closed=closed,
     )
+    # Recalled people are phoned to be isolated and resampled: whole phones for those who call.
+    phone_full = may_see_full(who.user.role, Detail.PHONE)
+    phones = sum(1 for r in rows if r.phone)
+    if phone_full and phones:
+        note_full_display(
+            session,
+            viewer=request_viewer(request),
+            what=Detail.PHONE,
+            target=f"recall board of round {rnd.code}",
+            count=phones,
+            area=rnd.district_id,
+        )
     return render(
         request,
         "screening/recalls.html",
         {
             "rnd": rnd,
             "rows": rows,
+            "phone_full": phone_full,
             "closed": closed,
             "may_act": who.may(Permission.RECALL_MANAGE),
             "problem": problem,

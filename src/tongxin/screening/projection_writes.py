@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
+from tongxin.privacy.service import add_id_hashes
 from tongxin.screening.bulk import insert_rows
 from tongxin.screening.ledger_state import RECALL_FIELDS, TUBE_FIELDS, State
 from tongxin.screening.models import Box, Handover, HandoverBox, Recall, Swab, Tube
@@ -30,6 +31,7 @@ def write_state(conn: Connection, st: State) -> None:
     if st.new_swabs:
         for row in st.new_swabs:
             row["tube_id"] = st.tubes[row.pop("tube")].id
+        add_id_hashes(conn, st.new_swabs)  # a walk-in's number is sealed by insert_rows
         insert_rows(conn, table_of(Swab), st.new_swabs)
     _write_handovers(conn, st)
     _write_recalls(conn, st)

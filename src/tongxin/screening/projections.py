@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from tongxin.db import Base
+from tongxin.privacy.service import hashed_numbers
 from tongxin.registry.models import Resident
 from tongxin.screening.ledger_state import (
     TUBE_FIELDS,
@@ -251,7 +252,7 @@ _PERSON_COLUMNS: tuple[Any, ...] = (
     Resident.id,
     Resident.resident_code,
     Resident.id_type,
-    Resident.id_number,
+    Resident.id_number_hash,
     Resident.household_id,
     Resident.building_id,
     Resident.key_group,
@@ -272,9 +273,9 @@ def _people_stmt(by_document: bool, in_round: bool) -> Callable[[bool], Any]:
             cols.append(swabbed.exists().label("swabbed"))
         where: ColumnElement[bool]
         if by_document:
-            # (id_type, id_number) is the unique index: name both so it is used.
+            # (id_type, id_number_hash) is the unique index: name both so it is used.
             where = (Resident.id_type == bindparam("id_type")) & any_of(
-                pg, Resident.id_number, "keys"
+                pg, Resident.id_number_hash, "keys"
             )
         else:
             where = any_of(pg, Resident.resident_code, "keys")
@@ -293,13 +294,15 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
         stmt = prepared(conn, f"people-code-{single is not None}", _people_stmt(False, bool(extra)))
         for part in chunks(wants.resident_codes):
             rows += conn.execute(stmt, {"keys": listed(conn, part), **extra}).all()
+    # ID numbers are stored sealed: people are found by the keyed hash of their number.
+    number_of = hashed_numbers(conn, {n for _t, n in wants.id_numbers})
     by_type: dict[str, set[str]] = defaultdict(set)
     for id_type, number in wants.id_numbers:
-        by_type[id_type].add(number)
+        by_type[id_type].add(number_of.hash_of[number])
     if by_type:
         stmt = prepared(conn, f"people-doc-{single is not None}", _people_stmt(True, bool(extra)))
-        for id_type, numbers_of_type in by_type.items():
-            for part in chunks(numbers_of_type):
+        for id_type, hashes_of_type in by_type.items():
+            for part in chunks(hashes_of_type):
                 params = {"id_type": id_type, "keys": listed(conn, part), **extra}
                 rows += conn.execute(stmt, params).all()
     by_code = st.by_code
@@ -307,14 +310,16 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
     for r in rows:
         info = PersonInfo(r[0], r[4], r[5], bool(r[6]), (r[5], r[7], r[8], r[9], r[10]))
         by_code[r[1]] = info
-        by_document[(r[2], r[3])] = info
+        if r[3] is not None:
+            document = number_of.number_of.get(r[3])
+            if document is not None:
+                by_document[(r[2], document)] = info
         if single is not None and r[11]:
             st.sampled.add((single, f"r{r[0]}"))
     if single is not None:
         resident_ids: set[int] = set()
     else:
         resident_ids = {p.id for p in st.by_code.values()}
-    numbers = {n for _t, n in wants.id_numbers}
     for rid in round_ids:
         for part in chunks(resident_ids):
             for (resident_id,) in conn.execute(
@@ -323,17 +328,17 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
                 .distinct()
             ):
                 st.sampled.add((rid, f"r{resident_id}"))
-        for part in chunks(numbers):
-            for (number,) in conn.execute(
-                select(Swab.id_number)
+        for part in chunks(number_of.number_of):
+            for (hashed,) in conn.execute(
+                select(Swab.id_number_hash)
                 .where(
                     Swab.round_id == rid,
-                    one_of(conn, Swab.id_number, part),
+                    one_of(conn, Swab.id_number_hash, part),
                     Swab.resident_id.is_(None),
                 )
                 .distinct()
             ):
-                st.sampled.add((rid, f"d{number}"))
+                st.sampled.add((rid, f"d{number_of.number_of[hashed]}"))
 
 
 def _load_members_and_recalls(conn: Connection, st: State, wants: Wants) -> None:

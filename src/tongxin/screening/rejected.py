@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongxin.privacy.crypto import KeyRing
+from tongxin.privacy.service import key_ring, open_payload
 from tongxin.screening.mismatches import Mismatch, entry, mask_id_number, mask_name
 from tongxin.screening.models import Event
 
@@ -28,7 +30,7 @@ class RejectedEvent:
     payload: dict[str, Any]
 
 
-def _as_item(e: Event) -> RejectedEvent:
+def _as_item(ring: KeyRing, e: Event) -> RejectedEvent:
     return RejectedEvent(
         id=e.id,
         type=e.type,
@@ -38,14 +40,15 @@ def _as_item(e: Event) -> RejectedEvent:
         device=e.device,
         at=e.at,
         received_at=e.received_at,
-        payload=e.payload or {},
+        payload=open_payload(ring, e.payload or {}),
     )
 
 
 def unresolved_rejected(session: Session, *, round_id: int) -> list[RejectedEvent]:
     """Return the round's rejected events that nobody has resolved yet, oldest first."""
+    ring = key_ring(session)
     return [
-        _as_item(e)
+        _as_item(ring, e)
         for e in session.scalars(
             select(Event)
             .where(
@@ -60,8 +63,9 @@ def unresolved_rejected(session: Session, *, round_id: int) -> list[RejectedEven
 
 def unresolved_flagged(session: Session, *, round_id: int, limit: int = 200) -> list[RejectedEvent]:
     """Return accepted events flagged for a person to check (e.g. a duplicate person)."""
+    ring = key_ring(session)
     return [
-        _as_item(e)
+        _as_item(ring, e)
         for e in session.scalars(
             select(Event)
             .where(

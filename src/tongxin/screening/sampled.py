@@ -33,16 +33,17 @@ def duplicate_people(session: Session, round_id: int) -> list[Duplicate]:
         int(r or 0)
         for r in session.scalars(by_resident.group_by(Swab.resident_id).having(func.count() > 1))
     ]
-    walk_in_numbers = [
+    # Walk-ins are one person per ID number; the numbers are sealed, so group by their hash.
+    walk_in_hashes = [
         str(n)
         for n in session.scalars(
-            select(Swab.id_number)
+            select(Swab.id_number_hash)
             .where(
                 Swab.round_id == round_id,
                 Swab.resident_id.is_(None),
-                Swab.id_number.is_not(None),
+                Swab.id_number_hash.is_not(None),
             )
-            .group_by(Swab.id_number)
+            .group_by(Swab.id_number_hash)
             .having(func.count() > 1)
         )
     ]
@@ -67,20 +68,32 @@ def duplicate_people(session: Session, round_id: int) -> list[Duplicate]:
             )
         ):
             keyed[int(rid)].append((str(barcode), int(station), code, name))
-    for start in range(0, len(walk_in_numbers), CHUNK):
-        numbers = walk_in_numbers[start : start + CHUNK]
-        for _rid, num, barcode, station, code, name in session.execute(
-            details.where(
+    number_of: dict[str, str] = {}
+    for start in range(0, len(walk_in_hashes), CHUNK):
+        hashes = walk_in_hashes[start : start + CHUNK]
+        for _rid, num, hashed, barcode, station, code, name in session.execute(
+            details.with_only_columns(
+                Swab.resident_id,
+                Swab.id_number,
+                Swab.id_number_hash,
+                Tube.barcode,
+                Swab.station_id,
+                Resident.resident_code,
+                func.coalesce(Resident.name, Swab.name),
+            )
+            .where(
                 Swab.round_id == round_id,
                 Swab.resident_id.is_(None),
-                Swab.id_number.in_(numbers),
-            ).order_by(Swab.taken_at, Swab.id)
+                Swab.id_number_hash.in_(hashes),
+            )
+            .order_by(Swab.taken_at, Swab.id)
         ):
-            keyed[str(num)].append((str(barcode), int(station), code, name))
+            number_of[str(hashed)] = str(num)
+            keyed[str(hashed)].append((str(barcode), int(station), code, name))
     for rid in resident_ids:
         found.append(Duplicate(rid, None, keyed[rid]))
-    for num in walk_in_numbers:
-        found.append(Duplicate(None, num, keyed[num]))
+    for hashed in walk_in_hashes:
+        found.append(Duplicate(None, number_of.get(hashed), keyed[hashed]))
     return found
 
 

@@ -33,6 +33,7 @@ from tongxin.accounts.rules import Permission, may, session_current
 from tongxin.accounts.schemas import UserOut
 from tongxin.accounts.service import user_by_id
 from tongxin.db import session_scope
+from tongxin.privacy.service import Viewer
 from tongxin.registry.queries import Scope
 
 SESSION_USER_KEY = "user_id"
@@ -198,3 +199,14 @@ def page_scope(user: User = Depends(page_user), session: Session = RequestSessio
 def api_scope(user: User = Depends(api_user), session: Session = RequestSession) -> Scope:
     """Return the scope of the signed-in user of an API call."""
     return scope_of(session, user)
+
+
+def request_viewer(request: Request) -> Viewer:
+    """Return who is looking, for the record of full personal values shown to them."""
+    user: UserOut = request.state.user
+    return Viewer(
+        username=user.username,
+        role=user.role,
+        where=request.client.host if request.client else None,
+        audit_key=request.app.state.settings.audit_key or None,
+    )

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 
 from tongxin import __version__
 from tongxin.accounts.rules import Permission, may
+from tongxin.privacy.rules import mask_id_number, mask_phone
 from tongxin.settings import Settings
 from tongxin.web import i18n
 from tongxin.web.csrf import csrf_field, csrf_meta
@@ -31,22 +32,6 @@ def template_dirs() -> list[Path]:
     return dirs
 
 
-def mask_phone(phone: str | None) -> str:
-    """Hide the middle of a mobile number the way Chinese services show it."""
-    if not phone:
-        return ""
-    if len(phone) < 8:
-        return phone
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def mask_id(number: str | None) -> str:
-    """Show only the last four characters of an ID number."""
-    if not number:
-        return ""
-    return "****" + number[-4:]
-
-
 def make_templates(settings: Settings) -> Jinja2Templates:
     """Build the environment: area loaders, autoescape, strict undefined, gettext."""
     env = Environment(
@@ -57,8 +42,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     i18n.install(env)
+    # Lists and summaries show personal details masked (tongxin.privacy.rules).
     env.filters["mask_phone"] = mask_phone
-    env.filters["mask_id"] = mask_id
+    env.filters["mask_id"] = mask_id_number
     env.globals["version"] = __version__
     # Menus show only what the user's role may open: {% if may(user, "registry.read") %}.
     env.globals["may"] = _user_may

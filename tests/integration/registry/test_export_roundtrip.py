@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 
 from tests.factories.registry import build_tree, resident_id
 from tests.integration.registry.import_files import csv_bytes
+from tongxin.privacy.service import Viewer
 from tongxin.registry.exporting import EXPORT_HEADERS, export_residents
 from tongxin.registry.importing import import_residents
 from tongxin.registry.models import Area, Household, Residence, Resident
@@ -16,6 +17,7 @@ from tongxin.registry.rules import AreaLevel, Gender
 
 TODAY = date(2022, 9, 23)
 NOW = datetime(2022, 9, 23, 8, 30, tzinfo=UTC)
+BY = Viewer(username="li.officer", role="health_officer")
 
 
 def _residents_as_people_see_them(session):
@@ -94,7 +96,7 @@ def test_an_export_reimports_into_a_fresh_tree_unchanged(session):
     before = _residents_as_people_see_them(session)
     out = io.BytesIO()
 
-    summary = export_residents(session, area=tree.street, out=out, now=NOW)
+    summary = export_residents(session, area=tree.street, out=out, now=NOW, exported_by=BY)
 
     assert (summary.buildings, summary.residents) == (2, 5)
     _wipe_registry(session)
@@ -124,12 +126,15 @@ def test_export_sheets_follow_the_template_and_walk_the_building_in_order(sessio
     assert report.ok, report.problems
     out = io.BytesIO()
 
-    summary = export_residents(session, area=tree.community, out=out, now=NOW)
+    summary = export_residents(session, area=tree.community, out=out, now=NOW, exported_by=BY)
 
     book = load_workbook(io.BytesIO(out.getvalue()), read_only=True)
     assert book.sheetnames == ["说明", "尖山小区1栋"]
     notes = [r[0] for r in book["说明"].iter_rows(values_only=True)]
     assert "新星社区" in notes[0] and "2022-09-23 08:30" in notes[1]
+    assert "导出人 Exported by: li.officer" in notes[1]
+    assert book.properties.creator == "li.officer"
+    assert "2022-09-23T08:30" in (book.properties.description or "")
     sheet = list(book["尖山小区1栋"].iter_rows(values_only=True))
     assert sheet[0] == EXPORT_HEADERS
     assert [(r[3], r[4], r[5]) for r in sheet[1:]] == [

@@ -6,11 +6,11 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from tests.factories.events import Device
-from tests.factories.screening import RoundSetup, build_round
+from tests.factories.screening import RoundSetup, build_round_with_live_tokens
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry.rules import resident_code
 from tongxin.screening.capture import (
@@ -22,21 +22,17 @@ from tongxin.screening.capture import (
     write_group,
 )
 from tongxin.screening.ledger import Batch, ingest_batches
-from tongxin.screening.models import DeviceToken, Event, Swab
-from tongxin.screening.setup import DeviceScope, issue_device_token
+from tongxin.screening.models import Event, Swab
+from tongxin.screening.setup import DeviceScope
 
 CODES = [resident_code(10_000 + i) for i in range(30)]
 
 
 @pytest.fixture
 def rs(db: Engine) -> RoundSetup:
+    """The factory round, with its tokens issued now (the factory's are from 2022)."""
     with session_scope(make_sessionmaker(db)) as s:
-        r = build_round(s)
-        s.execute(delete(DeviceToken))
-        now = datetime.now(UTC)
-        r.site_token, _ = issue_device_token(s, round=r.round, device="pad-1", now=now, site=r.site)
-        r.lab_token, _ = issue_device_token(s, round=r.round, device="lab-1", now=now, lab=r.lab)
-        return r
+        return build_round_with_live_tokens(s)
 
 
 def _count(db: Engine, model: type) -> int:

@@ -75,6 +75,9 @@ def test_a_round_is_scripted_end_to_end_from_the_cli(cli, db, tmp_path):
                              "--device", "pad-1", "--hours", "12", "--json"))  # fmt: skip
     lab_token = ok_json(run(cli, "tokens", "issue", "--round", "R1", "--lab", "LAB1",
                             "--device", "lab-1", "--json"))  # fmt: skip
+    # The issue's own form: no device name, one is made from the site code.
+    unnamed = ok_json(run(cli, "tokens", "issue", "--site", "S1", "--round", "R1", "--json"))
+    assert unnamed["device"].startswith("S1-") and unnamed["token"]
     with session_scope(make_sessionmaker(db)) as s:
         rnd = s.scalar(select(Round).where(Round.code == "R1"))
         assert rnd.controlled_pool == 10 and rnd.precaution_pool == 20

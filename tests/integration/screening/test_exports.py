@@ -11,6 +11,8 @@ from sqlalchemy import update
 from tests.factories.registry import add_residents
 from tests.factories.screening import build_round
 from tests.integration.screening.custody import T0, residents, swab
+from tongxin.privacy.rules import mask_id_number
+from tongxin.privacy.service import Viewer
 from tongxin.registry.models import Resident
 from tongxin.screening.exports import HEADERS, ExportError, ListKind, export_list
 
@@ -28,9 +30,14 @@ def _staged(session):
     return r, people
 
 
+BY = Viewer(username="wang.community", role="community_worker")
+
+
 def _export(session, r, area, kind):
     out = io.BytesIO()
-    summary = export_list(session, round_id=r.round.id, area=area, kind=kind, out=out, now=T0)
+    summary = export_list(
+        session, round_id=r.round.id, area=area, kind=kind, out=out, now=T0, exported_by=BY
+    )
     out.seek(0)
     book = load_workbook(out, read_only=True)
     sheets = {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in book}
@@ -44,13 +51,15 @@ def test_untested_list_has_one_sheet_per_building_with_the_people_to_chase(sessi
 
     assert (summary.buildings, summary.residents) == (2, 19 + 4)
     assert list(sheets) == ["说明", "尖山小区1栋", "优品城邦1栋"]
+    assert "导出人 Exported by: wang.community" in sheets["说明"][1][0]
     first = sheets["尖山小区1栋"]
     assert tuple(first[0]) == HEADERS
     assert [row[4] for row in first[1:]] == [p.name for p in people[10:29]]
     row = first[1]
     assert row[:4] == ["尖山小区", "1栋", "1单元", "101"]
     assert row[7] == people[10].phone
-    assert row[8] == "****" + people[10].id_number[-4:]
+    assert row[8] == mask_id_number(people[10].id_number)
+    assert row[8].startswith(people[10].id_number[:4]) and "*" * 10 in row[8]
     assert row[9] == people[10].resident_code
     assert first[3][10] == "卧床"  # people[12]
     assert [row[4] for row in sheets["优品城邦1栋"][1:]] == [p.name for p in people[31:35]]
@@ -88,4 +97,5 @@ def test_a_unit_is_too_small_to_export(session):
             kind=ListKind.UNTESTED,
             out=io.BytesIO(),
             now=T0,
+            exported_by=BY,
         )

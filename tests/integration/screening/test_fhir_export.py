@@ -115,7 +115,7 @@ def test_patients_are_identified_by_resident_code_and_personal_data_is_masked(se
     [walk_in] = [p for p in patients if p["identifier"][0]["system"] == "urn:tongxin:walk-in"]
     assert walk_in["name"] == [{"text": "王芳"}]
     assert walk_in["telecom"] == [{"system": "phone", "value": "139****5678"}]
-    assert walk_in["identifier"][1]["value"] == "****002X"
+    assert walk_in["identifier"][1]["value"] == "1101**********002X"
     text = json.dumps(bundle, ensure_ascii=False)
     assert "11010519491231002X" not in text and "13912345678" not in text
 

@@ -201,7 +201,9 @@ def test_unresolved_rejected_events_are_counted_and_listed_with_their_code(sessi
     assert entry.detail["event_code"] == "tube_full"
     assert entry.tubes == [r.tubes10[0]]
     assert entry.place["station"] == "R1-S1-1"
-    assert entry.people == [{"resident_code": None, "name": "张*", "id_number": "****0011"}]
+    assert entry.people == [
+        {"resident_code": None, "name": "张*", "id_number": "5201**********0011"}
+    ]
     assert "tube_full" in entry.message_zh and "tube_full" in entry.message_en
 
 

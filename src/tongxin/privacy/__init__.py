@@ -1,0 +1,1 @@
+"""Personal-data protection: masking, encryption at rest, keyed lookups and key rotation."""
