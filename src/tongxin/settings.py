@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,27 @@ class Settings(BaseSettings):
     )
     receipt_to_result_hours: int = Field(
         default=12, description="Longest time from lab receipt to result before reconcile flags it."
+    )
+    sign_in_max_failures: int = Field(
+        default=5,
+        description="Failed sign-ins for one user name within the window that lock it (0: never).",
+    )
+    sign_in_max_failures_per_ip: int = Field(
+        default=30,
+        description="Failed sign-ins from one address within the window that lock it (0: never).",
+    )
+    sign_in_window_minutes: int = Field(
+        default=15, description="Minutes within which failed sign-ins count towards a lock."
+    )
+    sign_in_lockout_minutes: int = Field(
+        default=15, description="Minutes a locked user name or address must wait."
+    )
+    secure_cookies: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description=(
+            "Mark the session cookie Secure and send HSTS: auto (when the request came over "
+            "HTTPS), always, or never."
+        ),
     )
     audit_key: str | None = Field(
         default=None,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry.models import Resident
 from tongxin.settings import Settings
 from tongxin.web.app import create_app
+from tongxin.web.csrf import token_in_page
 
 PASSWORD = "tongxin-test-1"
 
@@ -111,10 +114,36 @@ def client(small_pages: Settings, db: Engine) -> Iterator[TestClient]:
         yield c
 
 
+def form_token(client: TestClient, page: str = "/") -> str:
+    """Read the CSRF token from a page's form, as a browser submitting that form would.
+
+    "/" shows the sign-out form when signed in and redirects to the sign-in form otherwise.
+    """
+    token = token_in_page(client.get(page).text)
+    assert token, f"no form with a CSRF token on {page}"
+    return token
+
+
+def post_form(
+    client: TestClient,
+    url: str,
+    data: dict[str, Any] | None = None,
+    *,
+    page: str = "/",
+    **kwargs: Any,
+) -> Response:
+    """Post a form with the CSRF token the page gave the browser."""
+    return client.post(url, data={**(data or {}), "csrf_token": form_token(client, page)}, **kwargs)
+
+
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
-    """Sign a client in and check the redirect home."""
-    response = client.post(
-        "/login", data={"username": username, "password": password}, follow_redirects=False
+    """Sign a client in through the sign-in form and check the redirect home."""
+    response = post_form(
+        client,
+        "/login",
+        {"username": username, "password": password},
+        page="/login",
+        follow_redirects=False,
     )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/"

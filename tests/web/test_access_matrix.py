@@ -34,7 +34,7 @@ from tests.integration.screening.custody import (
     seal,
     swab,
 )
-from tests.web.conftest import PASSWORD, add_user
+from tests.web.conftest import add_user, post_form, sign_in
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission, Role, may
 from tongxin.db import make_sessionmaker, session_scope
@@ -156,6 +156,24 @@ CASES = [
         "/rounds/R1/recalls/step",
         "recall",
         form={"tube": "{}", "position": "1", "type": "recall_notified"},
+    ),
+    # User administration: a name nobody has, so the module's users stay as they are; an
+    # administrator gets past the permission to the 404 of the unknown user.
+    Case("GET", "/admin/users", P.USERS_MANAGE, "/admin/users"),
+    *(
+        Case(
+            method,
+            f"/admin/users/{{username}}/{action}",
+            P.USERS_MANAGE,
+            f"/admin/users/nobody/{action}",
+            ok=frozenset({404}),
+        )
+        for method, action in (
+            ("POST", "disable"),
+            ("POST", "enable"),
+            ("GET", "password"),
+            ("POST", "password"),
+        )
     ),
 ]
 
@@ -289,12 +307,7 @@ def clients(settings: Settings, engine: Engine, world: World) -> Iterator[dict[s
     with TestClient(app) as first:
         for username in USERS:
             client = TestClient(app)
-            answer = client.post(
-                "/login",
-                data={"username": username, "password": PASSWORD},
-                follow_redirects=False,
-            )
-            assert answer.status_code == 303, username
+            sign_in(client, username)
             signed_in[username] = client
         signed_in[""] = first  # signed out
         yield signed_in
@@ -319,7 +332,7 @@ def _call(client: TestClient, case: Case, target: Target | None) -> Any:
     if case.method == "GET":
         return client.get(url, follow_redirects=False)
     files = {"file": ("居民.csv", _bad_sheet(), "text/csv")} if case.upload else None
-    return client.post(url, data=form, files=files, follow_redirects=False)
+    return post_form(client, url, form, files=files, follow_redirects=False)
 
 
 MATRIX = [

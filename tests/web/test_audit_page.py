@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.web.conftest import World, add_user, sign_in
+from tests.web.conftest import World, add_user, post_form, sign_in
 from tests.web.test_import_page import _csv, _good_rows, _upload
 from tests.web.test_screening_pages import staged  # noqa: F401  (a fixture)
 from tongxin.accounts.rules import Role
@@ -128,9 +128,10 @@ def test_reading_a_record_and_each_full_value_shown_are_logged(worker, world, db
 
 def test_people_acting_on_screening_pages_are_logged(client, staged, db):  # noqa: F811
     sign_in(client, "admin")
-    client.post(f"/rounds/R1/rejected/{staged['event']}/resubmit", follow_redirects=False)
+    post_form(client, f"/rounds/R1/rejected/{staged['event']}/resubmit", follow_redirects=False)
     sign_in(client, "worker")
-    client.post(
+    post_form(
+        client,
         "/rounds/R1/recalls/step",
         data={"tube": staged["positive"], "position": 3, "type": "recall_notified"},
         follow_redirects=False,

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from tests.web.conftest import post_form
 from tongxin.cli import build
 from tongxin.registry.models import Resident
 from tongxin.settings import get_settings
@@ -65,7 +66,8 @@ def test_an_upload_cannot_place_people_in_the_neighbouring_community(worker, wor
             ["张三", "男", "1980-05-17", "", "13800001234", "优品城邦", "1栋", "", "202"],
         ]
     )
-    answer = worker.post(
+    answer = post_form(
+        worker,
         "/registry/import",
         files={"file": ("a.csv", out.getvalue().encode(), "text/csv")},
         data={"community": world.other_community},
@@ -95,12 +97,18 @@ def test_exports_acting_for_the_worker_keep_to_their_community(cli, world, tmp_p
     )
 
     assert exported.exit_code == 0, exported.output
-    cells = {
-        str(cell)
-        for sheet in load_workbook(own, read_only=True).worksheets
-        for row in sheet.iter_rows(values_only=True)
-        for cell in row
-    }
+    # A read-only workbook keeps its file open until closed; left to the garbage collector,
+    # the ResourceWarning fails whichever later test is running (warnings are errors).
+    book = load_workbook(own, read_only=True)
+    try:
+        cells = {
+            str(cell)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for cell in row
+        }
+    finally:
+        book.close()
     assert "居民0" in cells and NEIGHBOUR not in cells
     assert street.exit_code == 2 and neighbour.exit_code == 2 and qr.exit_code == 2
     assert sampler.exit_code == 2 and "registry.export" in sampler.output

@@ -24,6 +24,7 @@ from tests.factories.events import Device
 from tests.factories.registry import resident_id
 from tests.factories.screening import ROUND_START, RoundSetup, build_round
 from tests.web.conftest import add_user, sign_in
+from tests.web.conftest import post_form as post_with_token
 from tongxin.accounts.rules import Role
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry.models import Resident
@@ -40,8 +41,8 @@ PAYLOADS = [SCRIPT, ATTRIBUTE, TEMPLATE]
 def post_form(
     client: TestClient, url: str, data: dict[str, str], files: dict[str, Any] | None = None
 ) -> Response:
-    """Post a form as a browser would; the one place a CSRF token would be added."""
-    return client.post(url, data=data, files=files, follow_redirects=False)
+    """Post a form as a browser would, with the CSRF token its page carries."""
+    return post_with_token(client, url, data, files=files, follow_redirects=False)
 
 
 def assert_escaped(html: str, payload: str) -> None:

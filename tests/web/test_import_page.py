@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories.registry import resident_id
-from tests.web.conftest import sign_in
+from tests.web.conftest import post_form, sign_in
 from tongxin.registry.models import Resident
 from tongxin.registry.rules import Gender
 
@@ -51,7 +51,8 @@ def _residents(db) -> int:
 
 
 def _upload(client, data: bytes, community: str, name: str = "居民.csv"):
-    return client.post(
+    return post_form(
+        client,
         "/registry/import",
         files={"file": (name, data, "text/csv")},
         data={"community": community},

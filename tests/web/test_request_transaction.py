@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.web.conftest import post_form
 from tongxin.accounts.models import User
 from tongxin.web.app import create_app
 from tongxin.web.deps import RequestSession
@@ -34,7 +35,7 @@ def test_a_commit_that_fails_answers_500_not_200(settings, db):
         return {"status": "ok"}
 
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.post("/_test/clash")
+        response = post_form(client, "/_test/clash")
     assert response.status_code == 500
     with Session(db) as s:
         assert s.scalar(select(func.count(User.id))) == 0
@@ -49,6 +50,6 @@ def test_a_route_that_succeeds_has_committed_when_it_answers(settings, db):
         return {"status": "ok"}
 
     with TestClient(app) as client:
-        assert client.post("/_test/add").status_code == 200
+        assert post_form(client, "/_test/add").status_code == 200
     with Session(db) as s:
         assert s.scalar(select(func.count(User.id))) == 1

@@ -18,7 +18,7 @@ from tests.integration.screening.custody import (
     seal,
     swab,
 )
-from tests.web.conftest import add_user, sign_in
+from tests.web.conftest import add_user, post_form, sign_in
 from tongxin.accounts.rules import Role
 from tongxin.audit.models import AuditEntry
 from tongxin.db import make_sessionmaker, session_scope
@@ -126,7 +126,8 @@ def test_resolving_a_rejected_event_keeps_it_and_empties_the_queue(client, stage
     sign_in(client, "admin")
     queue = client.get("/rounds/R1/rejected")
     assert 'data-code="tube_full"' in queue.text
-    done = client.post(
+    done = post_form(
+        client,
         f"/rounds/R1/rejected/{staged['event']}/resolve",
         data={"resolution": "第11人已改用新管"},
         follow_redirects=False,
@@ -147,16 +148,20 @@ def test_a_community_worker_may_not_resolve_rejected_events(client, staged):
     sign_in(client, "worker")
     queue = client.get("/rounds/R1/rejected")
     assert "<form" not in queue.text.split("<main")[1]
-    denied = client.post(f"/rounds/R1/rejected/{staged['event']}/resolve", data={"resolution": "x"})
+    denied = post_form(
+        client, f"/rounds/R1/rejected/{staged['event']}/resolve", data={"resolution": "x"}
+    )
     assert denied.status_code == 403
 
 
 def test_resubmitting_a_rejected_event_resolves_it_and_queues_a_new_decision(client, staged, db):
     sign_in(client, "worker")
-    denied = client.post(f"/rounds/R1/rejected/{staged['event']}/resubmit")
+    denied = post_form(client, f"/rounds/R1/rejected/{staged['event']}/resubmit")
     assert denied.status_code == 403
     sign_in(client, "admin")
-    done = client.post(f"/rounds/R1/rejected/{staged['event']}/resubmit", follow_redirects=False)
+    done = post_form(
+        client, f"/rounds/R1/rejected/{staged['event']}/resubmit", follow_redirects=False
+    )
     assert done.status_code == 303
     page = client.get(done.headers["location"])
     # The stored payload is still incomplete, so the new decision rejects it again.
@@ -203,7 +208,8 @@ def test_the_recall_board_masks_phones_for_roles_that_do_not_call_people(client,
 
 def test_a_recall_step_goes_through_the_ledger_as_a_web_device(client, staged, db):
     sign_in(client, "worker")
-    moved = client.post(
+    moved = post_form(
+        client,
         "/rounds/R1/recalls/step",
         data={"tube": staged["positive"], "position": 3, "type": "recall_notified"},
         follow_redirects=False,
@@ -219,7 +225,8 @@ def test_a_recall_step_goes_through_the_ledger_as_a_web_device(client, staged, d
 
 def test_a_refused_recall_step_is_shown_and_kept_as_rejected(client, staged, db):
     sign_in(client, "worker")
-    moved = client.post(
+    moved = post_form(
+        client,
         "/rounds/R1/recalls/step",
         data={"tube": staged["positive"], "position": 3, "type": "recall_closed"},
         follow_redirects=False,
@@ -270,8 +277,8 @@ def test_flagged_accepted_events_wait_in_the_queue_until_checked(client, staged,
     queue = client.get("/rounds/R1/rejected")
     flagged_table = queue.text.split('data-testid="flagged"')[1]
     assert 'id="e-dup-1"' in flagged_table and "重复采样" in flagged_table
-    done = client.post(
-        "/rounds/R1/rejected/dup-1/resolve", data={"resolution": "同一人两次排队,已核实"}
+    done = post_form(
+        client, "/rounds/R1/rejected/dup-1/resolve", data={"resolution": "同一人两次排队,已核实"}
     )
     assert done.status_code == 200
     assert 'id="e-dup-1"' not in done.text

@@ -2,7 +2,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from tests.web.conftest import PASSWORD, sign_in
+from tests.web.conftest import PASSWORD, post_form, sign_in
 
 
 def test_sign_in_form_is_shown_in_chinese(client, world):
@@ -15,8 +15,8 @@ def test_sign_in_form_is_shown_in_chinese(client, world):
 
 
 def test_correct_password_signs_in_and_redirects_home_with_a_session_cookie(client, world):
-    response = client.post(
-        "/login", data={"username": "admin", "password": PASSWORD}, follow_redirects=False
+    response = post_form(
+        client, "/login", data={"username": "admin", "password": PASSWORD}, follow_redirects=False
     )
 
     assert response.status_code == 303
@@ -26,8 +26,11 @@ def test_correct_password_signs_in_and_redirects_home_with_a_session_cookie(clie
 
 
 def test_wrong_password_shows_the_form_again_and_does_not_sign_in(client, world):
-    response = client.post(
-        "/login", data={"username": "admin", "password": "wrong-pass-1"}, follow_redirects=False
+    response = post_form(
+        client,
+        "/login",
+        data={"username": "admin", "password": "wrong-pass-1"},
+        follow_redirects=False,
     )
 
     assert response.status_code == 401
@@ -36,7 +39,7 @@ def test_wrong_password_shows_the_form_again_and_does_not_sign_in(client, world)
 
 
 def test_unknown_user_is_refused_like_a_wrong_password(client, world):
-    response = client.post("/login", data={"username": "nobody", "password": PASSWORD})
+    response = post_form(client, "/login", data={"username": "nobody", "password": PASSWORD})
 
     assert response.status_code == 401
     assert "用户名或密码错误" in response.text
@@ -55,7 +58,8 @@ def test_pages_send_a_signed_out_visitor_to_sign_in_and_remember_the_page(client
 
 
 def test_sign_in_returns_to_the_page_that_asked_for_it(client, world):
-    response = client.post(
+    response = post_form(
+        client,
         "/login",
         data={"username": "admin", "password": PASSWORD, "next": "/residents?name=居民1"},
         follow_redirects=False,
@@ -66,7 +70,8 @@ def test_sign_in_returns_to_the_page_that_asked_for_it(client, world):
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
 def test_sign_in_never_redirects_off_site(client, world, target):
-    response = client.post(
+    response = post_form(
+        client,
         "/login",
         data={"username": "admin", "password": PASSWORD, "next": target},
         follow_redirects=False,
@@ -86,7 +91,7 @@ def test_api_answers_401_json_when_signed_out(client, world, path):
 def test_sign_out_ends_the_session(client, world):
     sign_in(client, "admin")
 
-    response = client.post("/logout", follow_redirects=False)
+    response = post_form(client, "/logout", follow_redirects=False)
 
     assert response.status_code == 303
     assert response.headers["location"] == "/login"

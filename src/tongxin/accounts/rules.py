@@ -1,8 +1,10 @@
-"""Pure account decisions: roles, what each role may do, and password policy."""
+"""Pure account decisions: roles and their permissions, password policy, sign-in throttling."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -180,16 +182,139 @@ def may(role: str | Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[known]
 
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10  # also in the message below: change both
+
+# Passwords people in China (and everywhere) choose first; checked case-insensitively after
+# the length rule, since attackers try these before anything else. Keep the list small and
+# embedded: no download, no file to lose.
+COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890",
+        "12345678",
+        "123456789",
+        "0123456789",
+        "1111111111",
+        "0000000000",
+        "88888888",
+        "8888888888",
+        "66666666",
+        "6666666666",
+        "11111111",
+        "1qaz2wsx",
+        "1qaz2wsx3edc",
+        "a123456789",
+        "a1234567890",
+        "abc1234567",
+        "abc123456789",
+        "aa12345678",
+        "qq123456789",
+        "woaini1314",
+        "woaini520",
+        "5201314520",
+        "iloveyou1314",
+        "qwertyuiop",
+        "qwerty123456",
+        "qwe1234567",
+        "asdfghjkl1",
+        "zxcvbnm123",
+        "password",
+        "password1",
+        "password123",
+        "passw0rd123",
+        "p@ssw0rd123",
+        "admin12345",
+        "admin123456",
+        "administrator",
+        "welcome123",
+        "tongxin123",
+        "tongxin2022",
+        "baiyun2022",
+    }
+)
+
+
+def N_(message: str) -> str:
+    """Mark a UI message for the catalogs; pages translate it when they show it."""
+    return message
 
 
 def password_problems(password: str, username: str) -> list[str]:
-    """Return what is wrong with a proposed password; empty when it is acceptable."""
+    """Return what is wrong with a proposed password as UI msgids; empty when fine."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters")
-    if password.lower() == username.lower():
-        problems.append("must differ from the user name")
+        problems.append(N_("密码至少需要10个字符"))
+    lowered = password.lower()
+    name_letters = _letters(username)
+    if username and (
+        lowered == username.lower() or (name_letters and _letters(lowered) == name_letters)
+    ):
+        problems.append(N_("密码不能是用户名（加几个数字或符号也不行）"))
     if password.isdigit() or password.isalpha():
-        problems.append("mix letters with digits or symbols")
+        problems.append(N_("密码不能全是数字或全是字母，请混合字母、数字或符号"))
+    if lowered in COMMON_PASSWORDS:
+        problems.append(N_("这是常见密码，很容易被猜中，请换一个"))
     return problems
+
+
+def _letters(text: str) -> str:
+    # "zhangsan2022!" is still the user name "zhangsan" to anyone guessing.
+    return "".join(c for c in text.lower() if c.isalpha())
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """How many failed sign-ins within `window` lock a name (or an address) for `lockout`."""
+
+    max_failures: int
+    window: timedelta
+    lockout: timedelta
+
+    def horizon(self) -> timedelta:
+        """Return how far back failures can still matter to a decision now."""
+        return self.window + self.lockout
+
+
+def locked_until(
+    failures: Sequence[datetime], now: datetime, policy: ThrottlePolicy
+) -> datetime | None:
+    """Return when a lock ends, or None when another sign-in attempt is allowed now.
+
+    `failures` are the times of failed attempts (for one user name since its last success,
+    or for one address). Any `max_failures` of them within `window` lock until `lockout`
+    after the last of those. Attempts refused while locked are not recorded, so the lock
+    cannot be stretched forever by hammering it.
+    """
+    if policy.max_failures <= 0:
+        return None
+    times = sorted(failures)
+    until: datetime | None = None
+    n = policy.max_failures
+    for i in range(n - 1, len(times)):
+        if times[i] - times[i - n + 1] <= policy.window:
+            candidate = times[i] + policy.lockout
+            if until is None or candidate > until:
+                until = candidate
+    return until if until is not None and until > now else None
+
+
+def may_change_activity(actor_id: int, target_id: int, *, enable: bool) -> str | None:
+    """Return why an administrator may not enable/disable this user, or None when they may.
+
+    Disabling oneself would lock the last administrator out with no way back but the CLI.
+    """
+    if not enable and actor_id == target_id:
+        return N_("不能停用自己的账号")
+    return None
+
+
+def session_current(signed_in_at: object, sessions_valid_from: datetime | None) -> bool:
+    """Return whether a session signed in at `signed_in_at` (epoch seconds) still counts.
+
+    An administrator's disable or password reset sets `sessions_valid_from`; any session
+    from before it, or one that never recorded its sign-in time, is over.
+    """
+    if sessions_valid_from is None:
+        return True
+    if not isinstance(signed_in_at, int | float) or isinstance(signed_in_at, bool):
+        return False
+    return signed_in_at >= sessions_valid_from.timestamp()

@@ -1,4 +1,4 @@
-"""Account use cases: create users and check sign-in."""
+"""Account use cases: create users, check passwords, disable, enable and reset users."""
 
 from __future__ import annotations
 
@@ -27,6 +27,21 @@ class AccountError(ValueError):
         self.code = code
 
 
+class PasswordRejected(AccountError):
+    """A proposed password breaks the policy; `problems` are UI msgids, one per rule."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("password_policy", "密码不符合要求：" + "；".join(problems))
+        self.problems = problems
+
+
+def check_password_policy(password: str, username: str) -> None:
+    """Raise PasswordRejected listing every problem of a proposed password."""
+    problems = password_problems(password, username)
+    if problems:
+        raise PasswordRejected(problems)
+
+
 def create_user(
     session: Session,
     *,
@@ -38,9 +53,7 @@ def create_user(
     lab_id: int | None = None,
 ) -> User:
     """Create a user with an argon2 password hash."""
-    problems = password_problems(password, username)
-    if problems:
-        raise AccountError("password_policy", "password: " + "; ".join(problems))
+    check_password_policy(password, username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError("username_taken", f"user {username!r} already exists")
     user = User(
@@ -82,3 +95,36 @@ def user_by_id(session: Session, user_id: int) -> User | None:
     """Return the active user with this id, or None."""
     user = session.get(User, user_id)
     return user if user is not None and user.is_active else None
+
+
+def user_by_name(session: Session, username: str) -> User:
+    """Return the user with this sign-in name (active or not), or raise AccountError."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AccountError("unknown_user", f"no user {username!r}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Return every user, active or not, by sign-in name."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def set_user_active(session: Session, *, username: str, active: bool, now: datetime) -> User:
+    """Disable or enable a user; disabling also ends every session they have open."""
+    user = user_by_name(session, username)
+    user.is_active = active
+    if not active:
+        user.sessions_valid_from = now
+    session.flush()
+    return user
+
+
+def reset_password(session: Session, *, username: str, password: str, now: datetime) -> User:
+    """Give a user a new password under the policy and end the sessions signed in before."""
+    user = user_by_name(session, username)
+    check_password_policy(password, username)
+    user.password_hash = _hasher.hash(password)
+    user.sessions_valid_from = now
+    session.flush()
+    return user

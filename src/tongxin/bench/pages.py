@@ -190,6 +190,7 @@ def run_pages_bench(
         raise BenchError(f"the pages bench needs the dev dependencies: {exc}") from None
     from tongxin.demo.service import DEMO_LOGINS
     from tongxin.web.app import create_app
+    from tongxin.web.csrf import token_in_page
 
     settings = Settings(database_url=database_url or default_database_url(residents))
     build_s = prepare_database(
@@ -202,9 +203,10 @@ def run_pages_bench(
         admin = next(login for login in DEMO_LOGINS if login.username == "admin")
         step(f"timing {REQUESTS} requests per page on community {code} ({size} residents)")
         with TestClient(create_app(settings, engine=engine)) as client:
+            token = token_in_page(client.get("/login").text) or ""
             signed_in = client.post(
                 "/login",
-                data={"username": admin.username, "password": admin.password},
+                data={"username": admin.username, "password": admin.password, "csrf_token": token},
                 follow_redirects=False,
             )
             if signed_in.status_code != 303:

@@ -22,8 +22,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from tongxin import __version__
 from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker
 from tongxin.settings import Settings, get_settings
+from tongxin.web.csrf import CsrfRejected, verify_csrf
 from tongxin.web.deps import PUBLIC, SignInRequired
 from tongxin.web.guards import refuse_nul_characters
+from tongxin.web.headers import SecurityHeaders
 from tongxin.web.i18n import LanguageFromQuery
 from tongxin.web.openapi import error_responses
 from tongxin.web.templating import WEB_DIR, make_templates, render
@@ -55,12 +57,15 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         title="Tongxin (同心) API",
         version=__version__,
         docs_url="/docs",
+        # ReDoc would pull fonts and a bundle from third-party hosts too; /docs is enough.
+        redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
         # FastAPI's built-in OpenTelemetry looks its providers up on every request; nothing
         # here exports traces, and on the capture path that lookup cost more than routing.
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        dependencies=[Depends(refuse_nul_characters)],
+        # At app level so no route, present or future, can forget either check.
+        dependencies=[Depends(refuse_nul_characters), Depends(verify_csrf)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -69,16 +74,19 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     # Added first so it runs inside the session middleware and can write the choice into it.
     app.add_middleware(LanguageFromQuery)
-    # The cookie is signed, not encrypted: it holds only the user id and the language.
-    # https_only=True belongs behind HTTPS; that is a deployment concern for later.
+    # The cookie is signed, not encrypted: it holds the user id, the sign-in time, the CSRF
+    # token and the language. Starlette marks it HttpOnly; SecurityHeaders adds Secure per
+    # request (TONGXIN_SECURE_COOKIES), since one server may answer both HTTP and HTTPS.
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
         session_cookie="tongxin_session",
         max_age=SESSION_MAX_AGE_S,
         same_site="lax",
-        https_only=False,
+        https_only=settings.secure_cookies == "always",
     )
+    # Outermost, so redirects, error pages and static files get the headers too.
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     _add_error_handlers(app)
 
@@ -102,6 +110,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     # 413/422 batch).
     app.include_router(screening_api.router, responses=error_responses(401, 404, 413, 422))
     app.include_router(account_pages.router)
+    app.include_router(account_pages.admin_router)
     app.include_router(registry_pages.router)
     app.include_router(registry_api.router)
     app.include_router(screening_api_results.router)
@@ -119,6 +128,16 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def sign_in_first(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequired)
         return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
+
+    async def csrf_rejected(request: Request, exc: Exception) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "csrf token missing or wrong"}, status_code=403)
+        return render(
+            request,
+            "error.html",
+            {"status": 403, "problems": [], "reason": "csrf"},
+            status_code=403,
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -147,6 +166,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         return render(request, "error.html", {"status": 500, "problems": []}, status_code=500)
 
     app.add_exception_handler(SignInRequired, sign_in_first)
+    app.add_exception_handler(CsrfRejected, csrf_rejected)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(Exception, server_error)

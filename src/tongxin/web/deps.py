@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from tongxin.accounts import access
 from tongxin.accounts.models import User
-from tongxin.accounts.rules import Permission, may
+from tongxin.accounts.rules import Permission, may, session_current
 from tongxin.accounts.schemas import UserOut
 from tongxin.accounts.service import user_by_id
 from tongxin.db import session_scope
@@ -37,6 +37,7 @@ from tongxin.privacy.service import Viewer
 from tongxin.registry.queries import Scope
 
 SESSION_USER_KEY = "user_id"
+SESSION_SIGNED_IN_KEY = "signed_in_at"  # epoch seconds of the sign-in that made the session
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -60,13 +61,20 @@ class SignInRequired(Exception):
 
 
 def session_user(request: Request, session: Session) -> User | None:
-    """Return the active user whose id the session cookie carries, or None."""
+    """Return the active user whose id the session cookie carries, or None.
+
+    Checked on every request, so disabling a user or resetting their password ends their
+    open sessions at their next click.
+    """
     user_id = request.session.get(SESSION_USER_KEY)
     if not isinstance(user_id, int):
         return None
     user = user_by_id(session, user_id)
-    if user is None:
+    if user is None or not session_current(
+        request.session.get(SESSION_SIGNED_IN_KEY), user.sessions_valid_from
+    ):
         request.session.pop(SESSION_USER_KEY, None)
+        return None
     return user
 
 

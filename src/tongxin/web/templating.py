@@ -16,6 +16,7 @@ from tongxin.accounts.rules import Permission, may
 from tongxin.privacy.rules import mask_id_number, mask_phone
 from tongxin.settings import Settings
 from tongxin.web import i18n
+from tongxin.web.csrf import csrf_field, csrf_meta
 
 WEB_DIR = Path(__file__).resolve().parent
 
@@ -48,6 +49,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     # Menus show only what the user's role may open: {% if may(user, "registry.read") %}.
     env.globals["may"] = _user_may
     env.globals["locales"] = i18n.LOCALES
+    env.globals["csrf_field"] = csrf_field
+    env.globals["csrf_meta"] = csrf_meta
     return Jinja2Templates(env=env)
 
 
