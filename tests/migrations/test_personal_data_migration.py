@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlalchemy import select, text
 
-from tests.migrations.test_migrations import empty_engine  # noqa: F401 (fixture)
 from tongxin import migrate
 from tongxin.privacy.keys import ring_of
 from tongxin.privacy.service import PAYLOAD_ID_COLUMN
@@ -71,7 +70,7 @@ def _plain_rows(conn: sa.Connection) -> None:
     )
 
 
-def test_upgrading_a_populated_database_seals_its_id_numbers(empty_engine):  # noqa: F811
+def test_upgrading_a_populated_database_seals_its_id_numbers(empty_engine):
     migrate.upgrade(empty_engine, "0005")
     with empty_engine.begin() as conn:
         _plain_rows(conn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from tests.factories.registry import add_residents, build_tree
+from tests.factories.screening import build_round
+from tests.integration.screening.custody import (
+    T0,
+    close,
+    complete_round,
+    hand_over,
+    rejected_event,
+    residents,
+    seal,
+    swab,
+)
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Role
 from tongxin.db import make_sessionmaker, session_scope
@@ -161,3 +172,37 @@ def worker(client: TestClient, world: World) -> TestClient:
     """The client signed in as a community worker of 新星社区."""
     sign_in(client, "worker")
     return client
+
+
+@pytest.fixture
+def staged(db, password_hash):
+    """Commit a whole chain with a positive tube, a box stuck in transit, a rejected event."""
+    with session_scope(make_sessionmaker(db)) as s:
+        r = build_round(s)
+        complete_round(s, r)
+        add_residents(s, r.tree.other_household, 3, start=100)
+        swab(s, r, r.tubes10[5], residents(s)[30:], station=1)
+        close(s, r.tubes10[5])
+        in_transit = seal(s, r, "B9", [r.tubes10[5]], station=1)
+        hand_over(s, r, in_transit, at=T0 + timedelta(hours=1))
+        event = rejected_event(
+            s, r, code="tube_full", payload={"type": "swab_taken", "tube": r.tubes10[0]}
+        )
+        add_user(s, password_hash, "admin", Role.ADMIN, display_name="管理员")
+        add_user(
+            s, password_hash, "worker", Role.COMMUNITY_WORKER, jurisdiction_id=r.tree.community.id
+        )
+        add_user(
+            s,
+            password_hash,
+            "other",
+            Role.COMMUNITY_WORKER,
+            jurisdiction_id=r.tree.other_community.id,
+        )
+        add_user(s, password_hash, "nobody", Role.VOLUNTEER)
+        return {
+            "tubes10": r.tubes10,
+            "event": event.id,
+            "positive": r.tubes10[1],
+            "positive_names": [p.name for p in residents(s)[10:20]],
+        }

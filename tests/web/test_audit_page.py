@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from tests.web.conftest import World, add_user, post_form, sign_in
 from tests.web.test_import_page import _csv, _good_rows, _upload
-from tests.web.test_screening_pages import staged  # noqa: F401  (a fixture)
 from tongxin.accounts.rules import Role
 from tongxin.audit.context import Actor
 from tongxin.audit.models import AuditEntry
@@ -126,7 +125,7 @@ def test_reading_a_record_and_each_full_value_shown_are_logged(worker, world, db
     assert all(e.community_id == community.id for e in reads + shown)
 
 
-def test_people_acting_on_screening_pages_are_logged(client, staged, db):  # noqa: F811
+def test_people_acting_on_screening_pages_are_logged(client, staged, db):
     sign_in(client, "admin")
     post_form(client, f"/rounds/R1/rejected/{staged['event']}/resubmit", follow_redirects=False)
     sign_in(client, "worker")
