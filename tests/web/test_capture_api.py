@@ -153,3 +153,13 @@ def test_events_with_text_no_database_can_hold_are_stored_rejected_not_a_server_
     with session_scope(make_sessionmaker(db)) as s:
         kept = s.scalars(select(Event).where(Event.status == "rejected")).all()
     assert len(kept) == 2  # stored for a person to see, never dropped
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_body_with_a_number_json_cannot_hold_is_422_and_changes_nothing(client, rs, db, number):
+    good = swabs(rs, 1)[0]
+    body = json.dumps([good])[:-2] + f', "ct": {number}}}]'
+    answer = client.post(URL, content=body.encode(), headers=bearer(rs.site_token))
+    assert answer.status_code == 422
+    with session_scope(make_sessionmaker(db)) as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 0

@@ -1,6 +1,6 @@
 """Screening JSON API: the capture endpoint for field devices, results by API.
 
-Capture is the hot path: the body is parsed once with `json.loads` and the raw objects go to
+Capture is the hot path: the body is parsed once with `ledger.load_json` and the raw objects go to
 this process's capture writer (`screening.capture`), which ingests concurrent requests in one
 transaction and validates each event (a malformed event is stored as rejected, not refused).
 The answer is written as JSON directly; nothing here re-serialises events through models.
@@ -8,7 +8,6 @@ The answer is written as JSON directly; nothing here re-serialises events throug
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +16,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from tongxin.db import session_scope
+from tongxin.screening.bulk import dump_json
 from tongxin.screening.capture import CaptureFailed, CaptureRequest, CaptureWriter, TokenRefused
-from tongxin.screening.ledger import event_by_id, quarantine_unstorable
+from tongxin.screening.ledger import event_by_id, load_json, quarantine_unstorable
 from tongxin.screening.schemas import CaptureAnswer, StoredEvent
 from tongxin.screening.setup import DeviceScope, scope_for_token
 from tongxin.web.deps import DEVICE_TOKEN, RequestSession
@@ -41,7 +41,7 @@ async def event_batch(request: Request) -> list[Any]:
     if len(body) > MAX_BODY_BYTES:
         raise HTTPException(status_code=413, detail=f"body over {MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(body)
+        data = load_json(body)
     except ValueError:
         raise HTTPException(status_code=422, detail="body is not JSON") from None
     if isinstance(data, dict):
@@ -119,7 +119,7 @@ async def capture_events(request: Request, events: list[Any] = Depends(event_bat
         "results": [a.wire() for a in taken.answers],
         "received_at": taken.received_at.isoformat().replace("+00:00", "Z"),
     }
-    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+    return Response(dump_json(body), media_type="application/json")
 
 
 @router.get("/capture/events/{event_id}", response_model=StoredEvent)

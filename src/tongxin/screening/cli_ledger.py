@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 app = typer.Typer()
 
 EXIT_USAGE = 2
-BATCH = 1000
+# Events per transaction. Bigger batches share each commit's page writes and each lookup
+# query over more events (5,000 instead of 1,000 made the service path 20 % faster on
+# SQLite and about 1.8x on PostgreSQL, docs/benchmarks.md); the cost is that the writer lock
+# is held for a few tenths of a second per batch, during which live capture requests wait.
+BATCH = 5000
 
 
 def _fail(zh: str, en: str) -> NoReturn:
@@ -36,7 +40,7 @@ def _emit(data: Any, *, as_json: bool, text: str) -> None:
 
 def read_ndjson(path: Path, batch: int = BATCH) -> Iterator[list[Any]]:
     """Yield batches of events from an NDJSON file; a line that is not JSON stays an item."""
-    from tongxin.screening.ledger import Unparsed, quarantine_unstorable
+    from tongxin.screening.ledger import Unparsed, load_json, quarantine_unstorable
 
     items: list[Any] = []
     with path.open(encoding="utf-8-sig", errors="replace") as f:
@@ -45,7 +49,7 @@ def read_ndjson(path: Path, batch: int = BATCH) -> Iterator[list[Any]]:
                 continue
             where = f"{path.name} line {number}"
             try:
-                event = json.loads(line)
+                event = load_json(line)
             except ValueError:
                 items.append(Unparsed(line.rstrip("\n"), where))
             else:
@@ -66,7 +70,7 @@ def _count_lines(path: Path) -> int:
 @app.command("ingest")
 def ingest(
     file: Path = typer.Argument(..., help="An NDJSON dump: one event object per line."),
-    batch: int = typer.Option(BATCH, "--batch", min=1, max=10_000, help="Events per transaction."),
+    batch: int = typer.Option(BATCH, "--batch", min=1, max=50_000, help="Events per transaction."),
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Ingest a device dump as a trusted source; prints accepted, duplicate and rejected."""
@@ -75,6 +79,7 @@ def ingest(
     from tongxin.audit.service import record_command
     from tongxin.commands import progress_bar
     from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker, session_scope
+    from tongxin.screening.bulk import relaxed_gc
     from tongxin.screening.ledger import ingest_events
     from tongxin.settings import get_settings
 
@@ -86,6 +91,7 @@ def ingest(
     try:
         with (
             WalCheckpointer(engine),
+            relaxed_gc(),
             progress_bar(Console(stderr=True), label="导入事件 ingesting") as bar,
         ):
             task = bar.add_task("导入事件 ingesting", total=_count_lines(file))

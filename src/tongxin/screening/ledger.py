@@ -62,6 +62,27 @@ class Unparsed:
     problem: str = "not JSON"
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"number out of range: {text}")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def load_json(data: str | bytes) -> Any:
+    """Parse field input as strict JSON: NaN, Infinity and numbers beyond a double refused.
+
+    Python's parser accepts them, but no JSON column can store them (PostgreSQL refuses the
+    whole batch) and a stored payload must come back exactly as sent; so input holding one
+    is not JSON, like any other broken input.
+    """
+    return json.loads(data, parse_float=_finite, parse_constant=_no_constant)
+
+
 # JSON escapes that decode to text no database column can hold: NUL (PostgreSQL text refuses
 # it) and UTF-16 surrogates (a lone one cannot be encoded). Valid pairs match too and pass
 # the per-event check below.

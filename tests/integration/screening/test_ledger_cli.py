@@ -73,3 +73,26 @@ def test_rejected_queue_resolve_and_rebuild_from_the_cli(rs, tmp_path, db):
     with session_scope(make_sessionmaker(db)) as s:
         count = s.scalar(select(Tube.member_count).where(Tube.barcode == rs.tubes10[0]))
         assert count == 10
+
+
+def test_a_dump_line_with_nan_is_kept_as_malformed_and_a_huge_number_is_stored_exactly(
+    rs, tmp_path, db
+):
+    pad = Device()
+    nan_swab, big_swab = (pad.swab(rs.stations[0].code, rs.tubes10[0], CODES[i]) for i in (0, 1))
+    nan_line = json.dumps(nan_swab)[:-1] + ', "ct": NaN}'
+    big_swab["seq"] = 2**80  # out of range: rejected, and stored exactly as sent
+    dump = tmp_path / "pad-2.ndjson"
+    dump.write_text(nan_line + "\n" + json.dumps(big_swab) + "\n", encoding="utf-8")
+    assert run("screening", "ingest", dump, "--json") == {
+        "accepted": 0,
+        "duplicate": 0,
+        "rejected": 2,
+    }
+    with session_scope(make_sessionmaker(db)) as s:
+        unparsed, stored = s.scalars(select(Event).order_by(Event.number)).all()
+        assert "line 1" in (unparsed.message_en or "")
+        assert unparsed.payload["where"] == "pad-2.ndjson line 1"
+        assert stored.id == big_swab["id"]
+        assert (stored.status, stored.code) == ("rejected", "malformed")
+        assert stored.payload["seq"] == 2**80
