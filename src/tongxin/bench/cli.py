@@ -7,6 +7,8 @@ from enum import StrEnum
 
 import typer
 
+from tongxin.screening.cli_ledger import BATCH as CLI_INGEST_BATCH
+
 app = typer.Typer(help="Benchmarks that print JSON figures.", no_args_is_help=True)
 
 
@@ -166,7 +168,9 @@ def bench_city(
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
     engine: BenchEngine = ENGINE_OPTION,
     database_url: str | None = SCRATCH_DATABASE_OPTION,
-    batch: int = typer.Option(500, min=1, help="Events per ingest_events call."),
+    batch: int = typer.Option(
+        CLI_INGEST_BATCH, min=1, help="Events per ingest_events call (as screening ingest)."
+    ),
     seed: int = typer.Option(20220923, help="Seed of the district and the round."),
 ) -> None:
     """Run a whole round at 10:1 over a demo district and reconcile it; seconds per stage."""

@@ -8,11 +8,13 @@ The answer is written as JSON directly; nothing here re-serialises events throug
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from tongxin.db import session_scope
@@ -81,8 +83,48 @@ def capture_writer(request: Request) -> CaptureWriter:
     return writer
 
 
-@router.post(
+class DirectRoute(APIRoute):
+    """A route whose endpoint takes the request itself, without FastAPI's dependency solving.
+
+    For the capture endpoint, the busiest by far: solving the app-level dependencies (the
+    NUL guard, the CSRF check) and this router's declaration cost about half of the app's
+    time per one-swab request. Neither check has anything to do here: the path is fixed and
+    the query string unused, and a request with a bearer token is exempt from CSRF (one
+    without is answered 401). The dependencies stay declared, so the route still shows its
+    access (`DEVICE_TOKEN`) and its body schema in the OpenAPI document.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint = cast(Callable[[Request], Awaitable[Response]], self.endpoint)
+
+        async def handle(request: Request) -> Response:
+            return await endpoint(request)
+
+        return handle
+
+
+async def capture_events(request: Request) -> Response:
+    """Take a batch of field events; answer per event, in order, once they are committed."""
+    capture = CaptureRequest(_bearer(request), await event_batch(request))
+    try:
+        taken = await capture_writer(request).submit(capture)
+    except TokenRefused:
+        raise _UNAUTHORIZED from None
+    except CaptureFailed:
+        # Nothing was stored for this request; the device keeps its events and resends.
+        raise HTTPException(status_code=503, detail="events not stored; send them again") from None
+    body = {
+        "results": [a.wire() for a in taken.answers],
+        "received_at": taken.received_at.isoformat().replace("+00:00", "Z"),
+    }
+    return Response(dump_json(body), media_type="application/json")
+
+
+router.add_api_route(
     "/capture/events",
+    capture_events,
+    methods=["POST"],
+    route_class_override=DirectRoute,
     response_model=CaptureAnswer,
     # The body is read raw (see `event_batch`); this tells clients and the schema fuzzer its
     # shape. Each object is checked against docs/event.schema.json one by one.
@@ -105,21 +147,6 @@ def capture_writer(request: Request) -> CaptureWriter:
         503: {"description": "nothing was stored; send the same events again"},
     },
 )
-async def capture_events(request: Request, events: list[Any] = Depends(event_batch)) -> Response:
-    """Take a batch of field events; answer per event, in order, once they are committed."""
-    capture = CaptureRequest(_bearer(request), events)
-    try:
-        taken = await capture_writer(request).submit(capture)
-    except TokenRefused:
-        raise _UNAUTHORIZED from None
-    except CaptureFailed:
-        # Nothing was stored for this request; the device keeps its events and resends.
-        raise HTTPException(status_code=503, detail="events not stored; send them again") from None
-    body = {
-        "results": [a.wire() for a in taken.answers],
-        "received_at": taken.received_at.isoformat().replace("+00:00", "Z"),
-    }
-    return Response(dump_json(body), media_type="application/json")
 
 
 @router.get("/capture/events/{event_id}", response_model=StoredEvent)
