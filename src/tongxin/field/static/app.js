@@ -137,6 +137,7 @@ async function enter(context) {
   shell.context = context;
   configureQueue({ token: await getToken(), device: context.device, round: context.round.code });
   startSync();
+  syncNow(); // a new token after a refused one: send what waited at once
   go(context.site ? shell.startView : "device");
 }
 
