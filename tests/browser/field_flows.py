@@ -18,6 +18,7 @@ from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry import rules as registry_rules
 from tongxin.registry.models import Area, Household, Resident
 from tongxin.registry.rules import Gender
+from tongxin.screening.ledger import resolve_event
 from tongxin.screening.models import Event, Round
 from tongxin.screening.reconcile import custody_counts
 from tongxin.screening.rules import Zone
@@ -108,6 +109,26 @@ def event_total(db: Engine, fr: FieldRound) -> int:
             s.scalar(select(func.count()).select_from(Event).where(Event.round_id == fr.round_id))
             or 0
         )
+
+
+def resolve_rejected(db: Engine, fr: FieldRound) -> None:
+    """Resolve every unresolved rejected event of the round, as the command centre does."""
+    with session_scope(make_sessionmaker(db)) as s:
+        ids = s.scalars(
+            select(Event.id).where(
+                Event.round_id == fr.round_id,
+                Event.status == "rejected",
+                Event.resolved_at.is_(None),
+            )
+        ).all()
+        for event_id in ids:
+            resolve_event(
+                s,
+                event_id=event_id,
+                by="指挥部",
+                resolution="已为此人换管重采",
+                now=datetime.now(UTC),
+            )
 
 
 def no_sideways_scroll(page: Any) -> bool:

@@ -17,6 +17,7 @@ from tests.browser.field_flows import (
     no_sideways_scroll,
     open_field_app,
     pack_and_seal,
+    resolve_rejected,
     sample_25,
     sample_and_seal,
     scan,
@@ -88,7 +89,7 @@ def test_reload_while_offline_loses_no_swab_and_each_arrives_once(
     assert event_total(db, fr) == 26
 
 
-def test_a_rejected_swab_shows_its_reason_and_stays_listed_after_reload(
+def test_a_rejected_swab_shows_its_reason_and_stays_listed_until_dealt_with(
     server: str, browser: Any, db: Engine, world: dict[str, str], screenshot_dir: Path
 ) -> None:
     from playwright.sync_api import expect
@@ -107,25 +108,40 @@ def test_a_rejected_swab_shows_its_reason_and_stays_listed_after_reload(
     wait_for_drained_queue(page)
 
     page.click("#tabs [data-go=rejected]")
-    item = page.locator("[data-testid=rejected-list] li.fx-rejected-item")
-    expect(item).to_have_count(1)
-    expect(item).to_contain_text("tube_capacity_mismatch")
-    expect(item).to_contain_text(fr.outsider)
-    expect(item.locator(".fx-hint")).to_contain_text("换管重采")
+    items = page.locator("[data-testid=rejected-list] li.fx-rejected-item")
+    expect(items).to_have_count(1)
+    expect(items).to_contain_text("tube_capacity_mismatch")
+    expect(items).to_contain_text(fr.outsider)
+    expect(items.locator(".fx-hint")).to_contain_text("换管重采")
     page.screenshot(path=str(screenshot_dir / "field-rejected.png"), full_page=True)
 
     page.reload()
     page.click("#tabs [data-go=rejected]")
-    expect(item).to_have_count(1)
+    expect(items).to_have_count(1)
     expect(page.locator("[data-testid=rejected-count]")).to_have_text("1")
     assert server_counts(db, fr)["rejected_events"] == 1
 
-    item.locator("button").click()
-    expect(item).to_have_count(0)
+    # The sampler marks it dealt with: it leaves the list on the device (and stays so after
+    # a reload); the server keeps it until the command centre resolves it.
+    items.locator("button").click()
+    expect(items).to_have_count(0)
     expect(page.locator("[data-testid=rejected-list]")).to_contain_text("没有被拒的数据")
     page.reload()
     page.click("#tabs [data-go=rejected]")
-    expect(item).to_have_count(0)
+    expect(page.locator("[data-testid=rejected-list]")).to_contain_text("没有被拒的数据")
+    assert server_counts(db, fr)["rejected_events"] == 1
+
+    # A second one is resolved at the command centre instead: the device sees that.
+    page.click("#tabs [data-go=sampler]")
+    scan(page, fr.outsider)
+    scan(page, fr.tubes10[0])
+    expect(page.locator("[data-testid=rejected-count]")).to_have_text("1")
+    resolve_rejected(db, fr)
+    page.reload()
+    expect(page.locator("[data-testid=sent]")).to_have_text("1")
+    expect(page.locator("[data-testid=rejected-count]")).to_have_text("0")
+    page.click("#tabs [data-go=rejected]")
+    expect(page.locator("[data-testid=rejected-list]")).to_contain_text("没有被拒的数据")
 
 
 def test_screens_at_phone_size_in_chinese(

@@ -65,6 +65,7 @@ class ResidentContext(BaseModel):
     code: str
     name: str
     capacity: int
+    sampled: bool = Field(description="Already swabbed in this round (a second swab is flagged).")
 
 
 class DeviceContext(BaseModel):

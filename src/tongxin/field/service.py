@@ -31,6 +31,7 @@ from tongxin.screening.models import (
     RoundArea,
     Site,
     Station,
+    Swab,
     Tube,
     TubeBatch,
 )
@@ -135,8 +136,15 @@ def _residents(session: Session, *, rnd: Round, site: Site) -> tuple[list[Reside
             select(RoundArea.area_id, RoundArea.zone).where(RoundArea.round_id == rnd.id)
         ).tuples()
     }
+    swabbed = (
+        select(Swab.id)
+        .where(Swab.round_id == rnd.id, Swab.resident_id == Resident.id)
+        .exists()
+        .label("sampled")
+    )
     rows = session.execute(
         select(
+            swabbed,
             Resident.resident_code,
             Resident.name,
             Resident.key_group,
@@ -154,11 +162,15 @@ def _residents(session: Session, *, rnd: Round, site: Site) -> tuple[list[Reside
     truncated = len(rows) > rules.MAX_CONTEXT_RESIDENTS
     capacities: dict[tuple[str, bool], int] = {}
     out = []
-    for code, name, key_group, *ancestors in rows[: rules.MAX_CONTEXT_RESIDENTS]:
+    for sampled, code, name, key_group, *ancestors in rows[: rules.MAX_CONTEXT_RESIDENTS]:
         # Same order as the ledger (screening.decide): the nearest target area decides.
         zone = rules.nearest_zone(ancestors, zones, site.zone)
         key = (zone, bool(key_group))
         if key not in capacities:
             capacities[key] = _capacity(rnd, zone, key_group=bool(key_group))
-        out.append(ResidentContext(code=code, name=mask_name(name), capacity=capacities[key]))
+        out.append(
+            ResidentContext(
+                code=code, name=mask_name(name), capacity=capacities[key], sampled=bool(sampled)
+            )
+        )
     return out, truncated

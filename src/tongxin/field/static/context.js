@@ -11,7 +11,8 @@
 //   getStation() / setStation(code)       the station (table) this device samples at.
 //   deviceView() -> view           the context plus this device's own events the context
 //                                  does not yet show: view.tube(barcode), view.box(code),
-//                                  view.resident(code), view.context.
+//                                  view.resident(code), view.sampledBefore(code or ID
+//                                  number), view.context.
 //   classify(text) -> {kind, value}       what a scan is: "tube", "resident", "id_number",
 //                                  "bad_tube" (check digit wrong) or "unknown".
 //   checkSwab(view, person, barcode), checkClose(view, barcode, reason),
@@ -123,6 +124,9 @@ export async function deviceView() {
   );
   const boxes = new Map(context.boxes.map((b) => [b.code, { ...b }]));
   const residents = new Map(context.residents.map((r) => [r.code, r]));
+  // People this device or the server already swabbed in this round, by resident code or
+  // ID number: a second swab is allowed (the ledger flags it), but the sampler is told.
+  const sampled = new Set(context.residents.filter((r) => r.sampled).map((r) => r.code));
   const issued = (barcode) => {
     if (!isTubeBarcode(barcode)) return null;
     const n = tubeNumber(barcode);
@@ -147,6 +151,7 @@ export async function deviceView() {
       tb.fill += 1;
       tb.local += 1;
       tb.names.push(personLabel(ev.person, residents));
+      sampled.add(ev.person.resident_code || ev.person.id_number);
       if (tb.state === "issued") tb.state = "open";
       if (tb.capacity > 0 && tb.fill >= tb.capacity) tb.state = "closed";
     } else if (ev.type === "tube_closed") {
@@ -168,6 +173,7 @@ export async function deviceView() {
     tube,
     box: (code) => boxes.get(code) || null,
     resident: (code) => residents.get(code) || null,
+    sampledBefore: (key) => sampled.has(key),
     tubes: () => [...tubes.values()],
     boxes: () => [...boxes.values()],
   };

@@ -48,6 +48,10 @@ const MESSAGES = {
     en: "Resident code {code} is not on this site's list; the server will check it",
   },
   "person.walk_in": { zh: "临时登记（证件号由服务器核对）", en: "Walk-in (the server checks the ID number)" },
+  "person.sampled": {
+    zh: "注意：此人本轮已采过样，再采会被标记为重复",
+    en: "Note: already swabbed in this round; another swab is flagged as a duplicate",
+  },
   "person.capacity": { zh: "{n}混1", en: "{n}:1" },
   "person.single": { zh: "单管单采", en: "single tube" },
   "person.household": { zh: "一户一管", en: "one household" },
