@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from tests.factories.registry import add_residents
@@ -19,7 +19,7 @@ from tongxin.registry import rules as registry_rules
 from tongxin.registry.models import Area, Household, Resident
 from tongxin.registry.rules import Gender
 from tongxin.screening.ledger import resolve_event
-from tongxin.screening.models import Event, Round
+from tongxin.screening.models import DeviceToken, Event, Round, Site
 from tongxin.screening.reconcile import custody_counts
 from tongxin.screening.rules import Zone
 from tongxin.screening.setup import add_lab, add_site, create_round, issue_device_token, issue_tubes
@@ -129,6 +129,21 @@ def resolve_rejected(db: Engine, fr: FieldRound) -> None:
                 resolution="已为此人换管重采",
                 now=datetime.now(UTC),
             )
+
+
+def replace_token(db: Engine, fr: FieldRound) -> str:
+    """Revoke the pad's tokens and issue it a new one; return the new token."""
+    now = datetime.now(UTC)
+    with session_scope(make_sessionmaker(db)) as s:
+        s.execute(
+            update(DeviceToken)
+            .where(DeviceToken.round_id == fr.round_id, DeviceToken.device == fr.device)
+            .values(revoked_at=now)
+        )
+        rnd = s.get(Round, fr.round_id)
+        site = s.scalar(select(Site).where(Site.round_id == fr.round_id, Site.code == "S1"))
+        token, _row = issue_device_token(s, round=rnd, device=fr.device, now=now, site=site)
+        return token
 
 
 def no_sideways_scroll(page: Any) -> bool:

@@ -17,6 +17,7 @@ from tests.browser.field_flows import (
     no_sideways_scroll,
     open_field_app,
     pack_and_seal,
+    replace_token,
     resolve_rejected,
     sample_25,
     sample_and_seal,
@@ -87,6 +88,63 @@ def test_reload_while_offline_loses_no_swab_and_each_arrives_once(
     assert counts["tubes_closed"] == 3
     assert counts["rejected_events"] == 0
     assert event_total(db, fr) == 26
+
+
+def test_a_server_error_keeps_the_events_and_the_retry_sends_each_once(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    calls = {"failed": 0, "passed": 0}
+
+    def flaky(route: Any) -> None:
+        # The first two sends meet a server that stored nothing (503); later ones go through.
+        if calls["failed"] < 2:
+            calls["failed"] += 1
+            route.fulfill(status=503, json={"detail": "events not stored; send them again"})
+        else:
+            calls["passed"] += 1
+            route.continue_()
+
+    page.route("**/api/v1/capture/events", flaky)
+    for i, person in enumerate(fr.residents[:3]):
+        swab(page, person, fr.tubes10[0], f"{i + 1}/10")
+    wait_for_drained_queue(page)
+
+    assert calls["failed"] == 2 and calls["passed"] >= 1
+    expect(page.locator("[data-testid=sent]")).to_have_text("3")
+    assert server_counts(db, fr)["tube_members"] == 3
+    assert event_total(db, fr) == 3
+
+
+def test_a_refused_token_stops_sending_and_a_new_token_sends_what_waited(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    swab(page, fr.residents[0], fr.tubes10[0], "1/10")
+    wait_for_drained_queue(page)
+    fresh = replace_token(db, fr)
+
+    swab(page, fr.residents[1], fr.tubes10[0], "2/10")
+    expect(page.locator("[data-testid=token-banner]")).to_contain_text("设备令牌无效或已过期")
+    # Sampling goes on; the swabs wait on the device.
+    swab(page, fr.residents[2], fr.tubes10[0], "3/10")
+    expect(page.locator("[data-testid=pending]")).to_have_text("2")
+    assert server_counts(db, fr)["tube_members"] == 1
+
+    page.click("#tabs [data-go=device]")
+    page.click("#sign-out")
+    page.fill("#token-input", fresh)
+    page.click("#signin-form button[type=submit]")
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+    wait_for_drained_queue(page)
+    expect(page.locator("[data-testid=token-banner]")).to_be_hidden()
+    assert server_counts(db, fr)["tube_members"] == 3
 
 
 def test_a_rejected_swab_shows_its_reason_and_stays_listed_until_dealt_with(

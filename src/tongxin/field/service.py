@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tongxin.field import rules
@@ -76,13 +76,7 @@ def device_context(session: Session, *, scope: DeviceScope, now: datetime) -> De
         )
         tubes = [
             TubeContext(barcode=b, capacity=c, state=s, fill=n, reason=r)
-            for b, c, s, n, r in session.execute(
-                select(
-                    Tube.barcode, Tube.capacity, Tube.state, Tube.member_count, Tube.close_reason
-                )
-                .where(Tube.round_id == rnd.id, Tube.station_id.in_(station_ids))
-                .order_by(Tube.barcode)
-            ).tuples()
+            for b, c, s, n, r in sorted(session.execute(site_tubes(station_ids)).tuples())
         ]
         boxes = [
             BoxContext(code=code, state=state, count=count)
@@ -113,6 +107,19 @@ def device_context(session: Session, *, scope: DeviceScope, now: datetime) -> De
         residents_truncated=truncated,
         generated_at=now,
     )
+
+
+def site_tubes(station_ids: list[int]) -> Select[tuple[str, int, str, int, str | None]]:
+    """Return the read of the tubes opened at these stations (by the station index).
+
+    A station belongs to one round, so no round filter: that would invite the planner to
+    walk every tube of the round instead.
+    """
+    # Unordered on purpose: ORDER BY barcode would tempt SQLite into walking the barcode
+    # index; the caller sorts the few rows.
+    return select(
+        Tube.barcode, Tube.capacity, Tube.state, Tube.member_count, Tube.close_reason
+    ).where(Tube.station_id.in_(station_ids))
 
 
 def _capacity(rnd: Round, zone: str, *, key_group: bool) -> int:

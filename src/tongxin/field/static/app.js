@@ -17,7 +17,14 @@
 // Start-up: register /field/sw.js, take `#token=…` from the URL if present, then use the
 // saved token and cached context (so it opens offline), and refresh the context when online.
 
-import { configureQueue, onChange, rejected, startSync, syncNow } from "./queue.js";
+import {
+  configureQueue,
+  markTokenRefused,
+  onChange,
+  rejected,
+  startSync,
+  syncNow,
+} from "./queue.js";
 import {
   clearToken,
   getToken,
@@ -122,8 +129,8 @@ async function updateContext() {
   lastRefresh = Date.now();
   const answer = await refreshContext();
   if (answer.status === 401) {
-    configureQueue({ token: null, device: null, round: null });
-    drawStatus({ ...shell.status, tokenRefused: true });
+    // Keep recording: what is taken now waits in the queue for a valid token.
+    markTokenRefused();
     return answer;
   }
   if (answer.context) {

@@ -65,7 +65,9 @@ async function seal(event) {
   const box = ($("#box-code").value.trim() || draft.box).toUpperCase();
   const count = Number.parseInt($("#box-count").value, 10);
   const sealNumber = $("#box-seal").value.trim();
-  const refused = checkSeal(await deviceView(), box, draft.tubes, count, sealNumber);
+  const refused = Number.isNaN(count)
+    ? { message: t("refuse.box_count_missing") }
+    : checkSeal(await deviceView(), box, draft.tubes, count, sealNumber);
   if (refused) {
     ui.say(refused.message, "bad");
     return;

@@ -95,6 +95,10 @@ const MESSAGES = {
   "refuse.box_code_missing": { zh: "请先扫描转运箱编号", en: "Scan the box code first" },
   "refuse.box_sealed": { zh: "转运箱 {box} 已封箱", en: "Box {box} is already sealed" },
   "refuse.box_empty": { zh: "箱内还没有采样管", en: "The box holds no tube yet" },
+  "refuse.box_count_missing": {
+    zh: "请填写箱上写的管数",
+    en: "Enter the tube count written on the box",
+  },
   "refuse.seal_missing": { zh: "请填写封条号", en: "Enter the seal number" },
   "refuse.box_count_mismatch": {
     zh: "箱上写的数量 {count} 与扫描的 {listed} 管不一致",

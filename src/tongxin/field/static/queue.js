@@ -4,6 +4,8 @@
 //
 //   configureQueue({token, device, round})  who sends: the bearer token, the device name
 //                                  and round code from the context (call after sign-in).
+//   markTokenRefused()             the server refused the token (401 anywhere): stop
+//                                  sending; events may still be enqueued and wait.
 //   enqueue(fields) -> record      store one ledger event as pending and start a sync.
 //                                  `fields` is the event without the common fields, e.g.
 //                                  {type: "swab_taken", station, tube, person}; the queue
@@ -60,6 +62,12 @@ let resolvedCheckedAt = 0;
 export function configureQueue({ token, device, round }) {
   config = { token, device, round };
   tokenRefused = false;
+  notify();
+}
+
+export function markTokenRefused() {
+  tokenRefused = true;
+  lastError = "token";
   notify();
 }
 
