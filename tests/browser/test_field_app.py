@@ -249,3 +249,47 @@ def test_no_screen_scrolls_sideways(
     page.click("#tabs [data-go=sampler]")
     page.click("#walk-in-open")
     assert no_sideways_scroll(page)
+
+
+def test_the_camera_button_shows_only_where_the_browser_reads_barcodes(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    camera = page.locator("#camera")
+    if page.evaluate("'BarcodeDetector' in window"):
+        expect(camera).to_be_visible()
+    else:
+        expect(camera).to_be_hidden()
+    page.context.close()
+
+    # A browser that has BarcodeDetector (as Chrome on Android does) gets the button.
+    page = open_field_app(browser, server, fr)
+    page.context.add_init_script(
+        "window.BarcodeDetector = class { async detect() { return []; } };"
+    )
+    page.reload()
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+    expect(page.locator("#camera")).to_be_visible()
+
+
+def test_success_and_refusal_vibrate_differently(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    page.context.add_init_script(
+        "window.__buzzes = [];navigator.vibrate = (p) => { window.__buzzes.push(p); return true; };"
+    )
+    page.reload()
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+
+    swab(page, fr.residents[0], fr.tubes10[0], "1/10")
+    scan(page, "NOT-A-CODE")
+    expect(page.locator("[data-testid=message]")).to_contain_text("无法识别")
+
+    assert page.evaluate("window.__buzzes") == [60, 60, [180, 90, 180]]
