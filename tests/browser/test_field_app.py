@@ -293,3 +293,17 @@ def test_success_and_refusal_vibrate_differently(
     expect(page.locator("[data-testid=message]")).to_contain_text("无法识别")
 
     assert page.evaluate("window.__buzzes") == [60, 60, [180, 90, 180]]
+
+
+def test_a_token_link_signs_in_and_leaves_no_token_in_the_address_bar(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = browser.new_context(**PHONE, locale="zh-CN").new_page()
+    page.goto(f"{server}/field/#token={fr.token}")
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+    expect(page.locator("[data-testid=where]")).to_contain_text("新星社区广场")
+    assert fr.token not in page.url
+    assert page.evaluate("window.location.hash") == ""

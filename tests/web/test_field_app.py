@@ -135,3 +135,10 @@ def test_the_service_worker_caches_the_shell_under_a_version(client: TestClient)
     assert '"/field/assets/sw.js"' not in source
     # The worker itself is only served from /field/ (its scope), not as an asset.
     assert client.get("/field/assets/sw.js").status_code == 404
+
+
+def test_the_shell_follows_the_chosen_language(client: TestClient) -> None:
+    client.get("/lang/en")
+    page = client.get("/field/")
+    assert '<html lang="en">' in page.text
+    assert "Device sign-in" in page.text
