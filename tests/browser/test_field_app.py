@@ -307,3 +307,28 @@ def test_a_token_link_signs_in_and_leaves_no_token_in_the_address_bar(
     expect(page.locator("[data-testid=where]")).to_contain_text("新星社区广场")
     assert fr.token not in page.url
     assert page.evaluate("window.location.hash") == ""
+
+
+def test_closing_the_page_mid_queue_loses_nothing(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    context = page.context
+    context.set_offline(True)
+    for i, person in enumerate(fr.residents[:3]):
+        swab(page, person, fr.tubes10[0], f"{i + 1}/10")
+    expect(page.locator("[data-testid=pending]")).to_have_text("3")
+    page.close()
+
+    # The app opens again from its home-screen icon, still offline.
+    page = context.new_page()
+    page.goto(server + "/field/")
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+    expect(page.locator("[data-testid=pending]")).to_have_text("3")
+    context.set_offline(False)
+    wait_for_drained_queue(page)
+    assert server_counts(db, fr)["tube_members"] == 3
+    assert event_total(db, fr) == 3
