@@ -131,6 +131,13 @@ def resolve_rejected(db: Engine, fr: FieldRound) -> None:
             )
 
 
+def issue_more_tubes(db: Engine, fr: FieldRound, count: int, capacity: int = 10) -> list[str]:
+    """Issue another batch of tubes for the round (after devices loaded their context)."""
+    with session_scope(make_sessionmaker(db)) as s:
+        rnd = s.get(Round, fr.round_id)
+        return issue_tubes(s, round=rnd, count=count, capacity=capacity).barcodes
+
+
 def replace_token(db: Engine, fr: FieldRound) -> str:
     """Revoke the pad's tokens and issue it a new one; return the new token."""
     now = datetime.now(UTC)

@@ -14,6 +14,7 @@ from tests.browser.field_flows import (
     PHONE,
     close_short,
     event_total,
+    issue_more_tubes,
     no_sideways_scroll,
     open_field_app,
     pack_and_seal,
@@ -332,3 +333,26 @@ def test_closing_the_page_mid_queue_loses_nothing(
     wait_for_drained_queue(page)
     assert server_counts(db, fr)["tube_members"] == 3
     assert event_total(db, fr) == 3
+
+
+def test_a_batch_issued_after_sign_in_is_known_online_and_refused_offline(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    late = issue_more_tubes(db, fr, 2)
+
+    # Online, the device asks the server about a barcode it does not know before refusing.
+    swab(page, fr.residents[0], late[0], "1/10")
+    wait_for_drained_queue(page)
+
+    # Offline it cannot ask: a barcode in no batch it knows is refused at the table.
+    page.context.set_offline(True)
+    stranger = issue_more_tubes(db, fr, 1)[0]
+    scan(page, fr.residents[1])
+    scan(page, stranger)
+    expect(page.locator("[data-testid=message]")).to_contain_text("不是本轮发放的采样管")
+    expect(page.locator("[data-testid=pending]")).to_have_text("0")
+    assert server_counts(db, fr)["tube_members"] == 1

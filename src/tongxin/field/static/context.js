@@ -8,6 +8,9 @@
 //   refreshContext() -> {ok, status, context}   GET /api/v1/field/context with the token;
 //                                  the result is cached with the device seq it reflects.
 //                                  status 401 means the token is refused; 0 means offline.
+//   viewKnowing(barcode) -> view   deviceView(), refreshed once from the server first when
+//                                  online and the barcode is in no batch the device knows
+//                                  (a batch issued after the last refresh).
 //   getStation() / setStation(code)       the station (table) this device samples at.
 //   deviceView() -> view           the context plus this device's own events the context
 //                                  does not yet show: view.tube(barcode), view.box(code),
@@ -81,7 +84,12 @@ export async function refreshContext() {
     await kvSet("context", { context, baseSeq: seq, loadedAt: Date.now() });
     return { ok: true, status: 200, context };
   }
-  return { ok: true, status: 200, context: cached.context };
+  // Events are waiting: the tubes and boxes in the answer may already count some of them,
+  // so the old snapshot of those stays (with its seq); set-up data (batches issued since,
+  // residents, stations) is taken now.
+  const merged = { ...context, tubes: cached.context.tubes, boxes: cached.context.boxes };
+  await kvSet("context", { ...cached, context: merged });
+  return { ok: true, status: 200, context: merged };
 }
 
 export async function getStation() {
@@ -177,6 +185,13 @@ export async function deviceView() {
     tubes: () => [...tubes.values()],
     boxes: () => [...boxes.values()],
   };
+}
+
+export async function viewKnowing(barcode) {
+  const view = await deviceView();
+  if (view.tube(barcode) || !navigator.onLine) return view;
+  const answer = await refreshContext();
+  return answer.ok ? deviceView() : view;
 }
 
 export function maskIdNumber(text) {

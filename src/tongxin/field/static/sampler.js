@@ -20,6 +20,7 @@ import {
   getStation,
   maskIdNumber,
   setStation,
+  viewKnowing,
 } from "./context.js";
 import { t } from "./i18n.js";
 import { mountBox } from "./box.js";
@@ -59,7 +60,7 @@ async function station() {
 }
 
 async function recordSwab(barcode) {
-  const view = await deviceView();
+  const view = await viewKnowing(barcode);
   const refused = checkSwab(view, person, barcode);
   if (refused) {
     ui.say(refused.message, "bad");
@@ -80,7 +81,7 @@ async function recordSwab(barcode) {
 }
 
 async function chooseTube(barcode) {
-  const view = await deviceView();
+  const view = await viewKnowing(barcode);
   const tb = view.tube(barcode);
   if (!tb) {
     ui.say(t("refuse.tube_unknown", { tube: barcode }), "bad");
