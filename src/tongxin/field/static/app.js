@@ -11,8 +11,12 @@
 //                                  and vibration) or "info" (silent).
 //   shell.context                  the cached device context (null before sign-in).
 //   shell.refresh()                redraw the open tab (after an enqueue, a sync, a refresh).
-//   shell.startView                the tab a device opens on: "sampler" for a site token;
-//                                  screens for other tokens may set it in their module.
+//   shell.startView(context)       the tab a device opens on after sign-in: "sampler" for a
+//                                  site token, "device" otherwise; a screen for other tokens
+//                                  (courier, lab) may replace it when it mounts.
+//
+// A screen is a module exporting mount<Name>({registerView, go, say, shell}); list it in
+// SCREENS at the bottom of this file, and its tab button and section in the page template.
 //
 // Start-up: register /field/sw.js, take `#token=…` from the URL if present, then use the
 // saved token and cached context (so it opens offline), and refresh the context when online.
@@ -44,7 +48,7 @@ const CONTEXT_EVERY_MS = 60000;
 export const shell = {
   context: null,
   status: null,
-  startView: "sampler",
+  startView: (context) => (context.site ? "sampler" : "device"),
   refresh: () => (current ? show(current) : undefined),
 };
 
@@ -145,7 +149,7 @@ async function enter(context) {
   configureQueue({ token: await getToken(), device: context.device, round: context.round.code });
   startSync();
   syncNow(); // a new token after a refused one: send what waited at once
-  go(context.site ? shell.startView : "device");
+  go(shell.startView(context));
 }
 
 async function signIn(event) {
@@ -245,8 +249,11 @@ function drawDevice() {
   }
 }
 
-// Screens register themselves before the shell starts.
-import("./sampler.js").then(({ mountSampler }) => {
-  mountSampler({ registerView, go, say, shell });
-  boot();
-});
+// Screens register themselves before the shell starts: [module, its mount function].
+const SCREENS = [["./sampler.js", "mountSampler"]];
+
+Promise.all(
+  SCREENS.map(([path, mount]) =>
+    import(path).then((module) => module[mount]({ registerView, go, say, shell }))
+  )
+).then(boot);
