@@ -7,27 +7,16 @@ index answer it (an OFFSET, a leading-wildcard LIKE or a function on the column 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
 
 from tests.factories.registry import Tree, add_residents, build_tree
+from tests.integration.query_plans import query_plan
 from tongxin.registry.queries import Scope
 from tongxin.registry.search import ResidentSearch, SearchTerms, count_query, page_query
-
-
-def _plan(session: Session, statement: Select[Any]) -> str:
-    connection = session.connection()
-    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    if connection.dialect.name == "sqlite":
-        return " | ".join(r[-1] for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
-    connection.execute(text("SET LOCAL enable_seqscan = off"))
-    (plan,) = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + sql).one()
-    return json.dumps(plan if not isinstance(plan, str) else json.loads(plan))
 
 
 @pytest.fixture
@@ -75,7 +64,7 @@ def test_list_page_and_its_count_use_an_index(session, tree, case, index):
         page_query(Scope.everything(), search),
         count_query(Scope.everything(), search),
     ):
-        plan = _plan(session, statement)
+        plan = query_plan(session, statement)
         assert index in plan, plan
         assert "Seq Scan" not in plan and "SCAN residents" not in plan, plan
 
@@ -83,7 +72,7 @@ def test_list_page_and_its_count_use_an_index(session, tree, case, index):
 def test_name_prefix_search_uses_the_name_index_without_an_area(session, tree):
     search = _search(tree, area=None, terms=SearchTerms(name="居民1"))
 
-    plan = _plan(session, count_query(Scope.everything(), search))
+    plan = query_plan(session, count_query(Scope.everything(), search))
 
     assert "ix_residents_name" in plan, plan
 
@@ -91,6 +80,6 @@ def test_name_prefix_search_uses_the_name_index_without_an_area(session, tree):
 def test_a_scoped_users_list_uses_their_jurisdictions_index(session, tree):
     search = _search(tree, area=None)
 
-    plan = _plan(session, page_query(Scope.under(tree.community), search))
+    plan = query_plan(session, page_query(Scope.under(tree.community), search))
 
     assert "ix_residents_community_id_id" in plan, plan
