@@ -10,6 +10,7 @@ nothing a device sends is dropped. The caller owns the transaction.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,7 +65,7 @@ class Unparsed:
 
 def _finite(text: str) -> float:
     value = float(text)
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):  # e.g. 1e999, which a double cannot hold
         raise ValueError(f"number out of range: {text}")
     return value
 
