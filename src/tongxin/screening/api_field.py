@@ -48,7 +48,7 @@ def get_lab_boxes(
     return {"round": round_code, "lab": lab_code, "boxes": boxes}
 
 
-@router.post("/lab/results", responses=error_responses(400, 401, 403, 413, 422))
+@router.post("/lab/results", responses=error_responses(401, 403, 413))
 def post_lab_results(
     request: Request,
     file: UploadFile = File(...),
@@ -63,13 +63,11 @@ def post_lab_results(
     try:
         parsed = parse_table(name, data)
     except ResultFileError as exc:
+        # FastAPI's validation-error shape, as every 422 of this API; `type` is the code.
+        message = f"{name}:{exc.message_zh}(未导入任何结果) / {exc.message_en} (nothing imported)"
         raise HTTPException(
             status_code=422,
-            detail={
-                "code": exc.code,
-                "message": f"{name}:{exc.message_zh}(未导入任何结果)",
-                "message_en": f"{name}: {exc.message_en} (nothing imported)",
-            },
+            detail=[{"loc": ["body", "file"], "msg": message, "type": exc.code}],
         ) from None
     round_code, lab_code = round_and_lab_codes(session, scope)
     received_at = datetime.now(UTC)

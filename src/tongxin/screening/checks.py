@@ -114,6 +114,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 REJECTION_CODES: tuple[str, ...] = tuple(MESSAGES)
 
+# Rejections decided on what the sending device's token allows, or on a PIN the ledger does
+# not keep: a rebuild (a trusted replay) may accept them, and they stay rejected.
+DEVICE_BOUND_CODES = frozenset(
+    {
+        "scope_denied",
+        "handover_party_unknown",
+        "handover_pin_unset",
+        "handover_pin_wrong",
+        "handover_not_holder",
+    }
+)
+
 FLAG_DUPLICATE_PERSON = "duplicate_person"
 
 

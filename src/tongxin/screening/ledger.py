@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tongxin.privacy.service import key_ring, open_payload, seal_event_payloads
 from tongxin.screening.bulk import insert_rows
-from tongxin.screening.checks import Rejection, reject
+from tongxin.screening.checks import DEVICE_BOUND_CODES, Rejection, reject
 from tongxin.screening.custody_state import load_custody
 from tongxin.screening.decide import Decider, Outcome
 from tongxin.screening.ledger_state import Wants
@@ -539,8 +539,8 @@ def rebuild_projections(
                 report.accepted += 1
             else:
                 report.rejected += 1
-            # A device token's limits are not in the log, so a scope rejection may replay
-            # as accepted; it still stays rejected.
-            if replayed != row.status and row.code != "scope_denied":
+            # A device token's limits (and a PIN typed) are not in the log, so a rejection
+            # that depended on them may replay as accepted; it still stays rejected.
+            if replayed != row.status and row.code not in DEVICE_BOUND_CODES:
                 report.divergent.append((row.id, row.status, replayed))
         write_state(session.connection(), state)
