@@ -117,11 +117,25 @@ async function updateContext() {
   return answer;
 }
 
+// The kind of device a token is for: its tabs and the screen it opens on.
+export function deviceKind(context) {
+  if (context.site) return "site";
+  if (context.courier) return "courier";
+  return context.lab ? "lab" : null;
+}
+
+const START_VIEW = { courier: "pickup", lab: "lab" };
+
 async function enter(context) {
   shell.context = context;
   configureQueue({ token: await getToken(), device: context.device, round: context.round.code });
   startSync();
-  go(context.site ? shell.startView : "device");
+  const kind = deviceKind(context);
+  document.querySelector("#tabs").dataset.kind = kind || "";
+  for (const button of document.querySelectorAll("#tabs [data-kind]")) {
+    button.hidden = button.dataset.kind !== kind;
+  }
+  go(kind === "site" ? shell.startView : START_VIEW[kind] || "device");
 }
 
 async function signIn(event) {
@@ -175,7 +189,9 @@ async function boot() {
   }
   onChange((status) => {
     drawStatus(status);
-    if (current === "rejected" || current === "sampler" || current === "box") shell.refresh();
+    if (["rejected", "sampler", "box", "pickup", "deliver", "lab"].includes(current)) {
+      shell.refresh();
+    }
   });
   const fromLink = tokenFromFragment();
   if (fromLink) await setToken(fromLink);
@@ -222,7 +238,12 @@ function drawDevice() {
 }
 
 // Screens register themselves before the shell starts.
-import("./sampler.js").then(({ mountSampler }) => {
-  mountSampler({ registerView, go, say, shell });
-  boot();
-});
+Promise.all([import("./sampler.js"), import("./courier.js"), import("./lab.js")]).then(
+  ([{ mountSampler }, { mountCourier }, { mountLab }]) => {
+    const api = { registerView, go, say, shell };
+    mountSampler(api);
+    mountCourier(api);
+    mountLab(api);
+    boot();
+  }
+);
