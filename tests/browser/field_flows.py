@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from tests.factories.registry import add_residents
@@ -18,7 +18,7 @@ from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry import rules as registry_rules
 from tongxin.registry.models import Area, Household, Resident
 from tongxin.registry.rules import Gender
-from tongxin.screening.models import Round
+from tongxin.screening.models import Event, Round
 from tongxin.screening.reconcile import custody_counts
 from tongxin.screening.rules import Zone
 from tongxin.screening.setup import add_lab, add_site, create_round, issue_device_token, issue_tubes
@@ -66,9 +66,7 @@ def stage_field_round(db: Engine, community_code: str) -> FieldRound:
         tubes20 = issue_tubes(s, round=rnd, count=2, capacity=20).barcodes
         household = s.scalar(select(Household).where(Household.community_id == other.id))
         add_residents(s, household, 1, start=500)
-        outsider = s.scalar(
-            select(Resident.resident_code).where(Resident.community_id == other.id)
-        )
+        outsider = s.scalar(select(Resident.resident_code).where(Resident.community_id == other.id))
         residents = list(
             s.scalars(
                 select(Resident.resident_code)
@@ -78,7 +76,9 @@ def stage_field_round(db: Engine, community_code: str) -> FieldRound:
         )
         token, _row = issue_device_token(s, round=rnd, device="pad-1", now=now, site=site)
         walk_ins = [
-            registry_rules.make_resident_id("520102", date(1990, 1, 1 + i), 300 + 2 * i, Gender.MALE)
+            registry_rules.make_resident_id(
+                "520102", date(1990, 1, 1 + i), 300 + 2 * i, Gender.MALE
+            )
             for i in range(10)
         ]
         return FieldRound(
@@ -99,6 +99,20 @@ def server_counts(db: Engine, fr: FieldRound) -> dict[str, int]:
     with session_scope(make_sessionmaker(db)) as s:
         assert s.get(Round, fr.round_id) is not None
         return custody_counts(s, round_id=fr.round_id)
+
+
+def event_total(db: Engine, fr: FieldRound) -> int:
+    """Return how many events the server stored for the round (each id once)."""
+    with session_scope(make_sessionmaker(db)) as s:
+        return int(
+            s.scalar(select(func.count()).select_from(Event).where(Event.round_id == fr.round_id))
+            or 0
+        )
+
+
+def no_sideways_scroll(page: Any) -> bool:
+    """Tell whether the page fits its width (nothing to scroll horizontally)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def open_field_app(browser: Any, server: str, fr: FieldRound, **context_args: Any) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -395,6 +396,23 @@ def test_the_matrix_covers_every_route_that_needs_a_permission(
     }
     for c in CASES:
         assert declared[(c.method, c.route)] == c.permission, c.route
+
+
+def test_device_routes_answer_401_to_every_signed_in_user_without_a_device_token(
+    clients: dict[str, TestClient], settings: Settings, engine: Engine
+) -> None:
+    # A session cookie is never a device: the field context and the capture reads need the
+    # bearer token of a device, whatever the user's role.
+    app = create_app(settings, engine=engine)
+    paths = sorted(
+        re.sub(r"\{[^}]+\}", "x", r.path)
+        for r in route_table(app)
+        if "GET" in r.methods and any(a.kind == "device" for a in r.declared or ())
+    )
+    assert "/api/v1/field/context" in paths
+    for username, client in clients.items():
+        for path in paths:
+            assert client.get(path).status_code == 401, (username or "signed out", path)
 
 
 def test_the_menu_offers_only_what_the_role_may_open(clients: dict[str, TestClient]) -> None:

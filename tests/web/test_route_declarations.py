@@ -47,6 +47,21 @@ def test_api_routes_answer_401_and_pages_redirect_to_sign_in(routes: list[RouteA
                 assert access.api == route.path.startswith("/api/"), _name(route)
 
 
+def test_the_field_app_shell_is_public_and_its_data_needs_a_device_token(
+    routes: list[RouteAccess],
+) -> None:
+    # The shell (page, manifest, service worker, scripts) holds no data; what a device may
+    # see comes only through its bearer token.
+    field = {
+        r.path: {a.kind for a in r.declared or ()}
+        for r in routes
+        if r.path.startswith(("/field", "/api/v1/field"))
+    }
+    assert field.pop("/api/v1/field/context") == {"device"}
+    assert {"/field/", "/field/sw.js", "/field/manifest.webmanifest"} <= set(field)
+    assert all(kinds == {"public"} for kinds in field.values()), field
+
+
 def test_the_walk_notices_a_route_without_a_declaration() -> None:
     app = FastAPI()
 

@@ -38,4 +38,3 @@ def person_capacity(
         precaution_pool=precaution_pool,
         key_group_pool=key_group_pool,
     )
-

@@ -60,7 +60,9 @@ def device_context(session: Session, *, scope: DeviceScope, now: datetime) -> De
     if site is not None:
         stations = list(
             session.execute(
-                select(Station.id, Station.code).where(Station.site_id == site.id).order_by(Station.id)
+                select(Station.id, Station.code)
+                .where(Station.site_id == site.id)
+                .order_by(Station.id)
             ).tuples()
         )
         station_ids = [sid for sid, _code in stations]

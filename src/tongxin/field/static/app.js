@@ -17,7 +17,7 @@
 // Start-up: register /field/sw.js, take `#token=…` from the URL if present, then use the
 // saved token and cached context (so it opens offline), and refresh the context when online.
 
-import { configureQueue, onChange, startSync, syncNow } from "./queue.js";
+import { configureQueue, onChange, rejected, startSync, syncNow } from "./queue.js";
 import {
   clearToken,
   getToken,
@@ -73,8 +73,24 @@ export function go(name) {
   show(name);
 }
 
+let rejectedSeen = null;
+
+async function tellNewRejections(count) {
+  // A rejection comes back after the sampler has moved on: say so at once, loudly, with the
+  // server's reason, so the person can be resampled while still at the table.
+  const before = rejectedSeen;
+  rejectedSeen = count;
+  if (before === null || count <= before) return;
+  const list = await rejected();
+  const last = list[list.length - 1];
+  const english = document.documentElement.lang.startsWith("en");
+  const reason = last ? (english ? last.message_en : last.message) || last.code : "";
+  say(t("rejected.new", { n: count - before, reason }), "bad");
+}
+
 function drawStatus(status) {
   shell.status = status;
+  tellNewRejections(status.rejected);
   const net = $("#net");
   net.textContent = status.online ? t("status.online") : t("status.offline");
   net.dataset.state = status.online ? "online" : "offline";
@@ -130,6 +146,7 @@ async function enter(context) {
   shell.context = context;
   configureQueue({ token: await getToken(), device: context.device, round: context.round.code });
   startSync();
+  syncNow(); // a new token after a refused one: send what waited at once
   const kind = deviceKind(context);
   document.querySelector("#tabs").dataset.kind = kind || "";
   for (const button of document.querySelectorAll("#tabs [data-kind]")) {

@@ -57,6 +57,10 @@ const MESSAGES = {
   "tube.closed_short": { zh: "已封管（未满）：{tube}", en: "Closed short: {tube}" },
   "box.added": { zh: "已加入：{tube}", en: "Added: {tube}" },
   "box.sealed": { zh: "已封箱 {box}：{count} 管，封条 {seal}", en: "Box {box} sealed: {count} tubes, seal {seal}" },
+  "rejected.new": {
+    zh: "服务器拒收 {n} 条：{reason}。请到“被拒”查看处理办法",
+    en: "The server rejected {n}: {reason}. See the Rejected tab for what to do",
+  },
   "rejected.none": { zh: "没有被拒的数据", en: "No rejected events" },
   "rejected.dismissed": { zh: "已标记为已处理", en: "Marked as dealt with" },
   "type.swab_taken": { zh: "采样", en: "Swab" },
