@@ -21,6 +21,7 @@ from tests.browser.field_flows import (
     HANDHELD,
     PHONE,
     FieldRound,
+    no_sideways_scroll,
     open_field_app,
     sample_and_seal,
     server_counts,
@@ -70,10 +71,6 @@ def sign_in_device(browser: Any, server: str, token: str, view: str, **viewport:
     expect(page.locator(f"section[data-view={view}]")).to_be_visible()
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     return page
-
-
-def no_sideways_scroll(page: Any) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def pick_up(page: Any, site: str, boxes: list[str], pin: str | None = None) -> None:
