@@ -113,8 +113,7 @@ async function removeBox(box) {
   await drawPickup();
 }
 
-async function confirmPickup(event) {
-  event.preventDefault();
+async function confirmPickup() {
   const d = await draft();
   const site = d.site || clean($("#pickup-site").value);
   const pin = $("#pickup-pin").value.trim();
@@ -258,5 +257,9 @@ export function mountCourier(shellApi) {
   onEnter($("#pickup-site-form"), $("#pickup-site"), setSite);
   $("#pickup-site").addEventListener("change", (e) => serial(() => setSite(e.target.value)));
   onEnter($("#pickup-scan-form"), $("#pickup-scan"), addBox);
-  $("#pickup-confirm-form").addEventListener("submit", (e) => serial(() => confirmPickup(e)));
+  $("#pickup-confirm-form").addEventListener("submit", (e) => {
+    // At once, not inside serial(): queued work runs after the browser has submitted the form.
+    e.preventDefault();
+    serial(confirmPickup);
+  });
 }

@@ -267,8 +267,7 @@ async function drawLab() {
 
 // --- results file ---------------------------------------------------------------------------
 
-async function uploadResults(event) {
-  event.preventDefault();
+async function uploadResults() {
   const report = tid("results-report");
   const file = $("#results-file").files[0];
   if (!file) return ui.say(t("results.choose"), "bad");
@@ -338,5 +337,9 @@ export function mountLab(shellApi) {
   onEnter($("#lab-courier-form"), $("#lab-courier"), setCourier);
   onEnter($("#lab-scan-form"), $("#lab-scan"), addBox);
   $("#lab-handover").addEventListener("click", () => serial(takeOver));
-  $("#results-form").addEventListener("submit", (e) => serial(() => uploadResults(e)));
+  $("#results-form").addEventListener("submit", (e) => {
+    // At once, not inside serial(): queued work runs after the browser has submitted the form.
+    e.preventDefault();
+    serial(uploadResults);
+  });
 }

@@ -417,10 +417,22 @@ export function mountSampler(shellApi) {
   ui.registerView("rejected", { show: () => serial(drawRejected) });
   onEnter($("#scan-form"), $("#scan"), handleScan);
   onEnter($("#box-scan-form"), $("#box-scan"), addToBox);
-  $("#box-code-form").addEventListener("submit", (e) => serial(() => setBox(e)));
-  $("#seal-form").addEventListener("submit", (e) => serial(() => seal(e)));
-  $("#walk-in-form").addEventListener("submit", (e) => serial(() => walkIn(e)));
-  $("#close-short-form").addEventListener("submit", (e) => serial(() => closeShort(e)));
+  $("#box-code-form").addEventListener("submit", (e) => {
+    e.preventDefault(); // at once: serial() may run the handler after the browser submits
+    serial(() => setBox(e));
+  });
+  $("#seal-form").addEventListener("submit", (e) => {
+    e.preventDefault(); // at once: serial() may run the handler after the browser submits
+    serial(() => seal(e));
+  });
+  $("#walk-in-form").addEventListener("submit", (e) => {
+    e.preventDefault(); // at once: serial() may run the handler after the browser submits
+    serial(() => walkIn(e));
+  });
+  $("#close-short-form").addEventListener("submit", (e) => {
+    e.preventDefault(); // at once: serial() may run the handler after the browser submits
+    serial(() => closeShort(e));
+  });
   $("#walk-in-open").addEventListener("click", () => {
     $("#walk-in-form").hidden = !$("#walk-in-form").hidden;
     $("#close-short-form").hidden = true;
