@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from tests.factories.registry import add_residents
@@ -18,7 +18,8 @@ from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry import rules as registry_rules
 from tongxin.registry.models import Area, Household, Resident
 from tongxin.registry.rules import Gender
-from tongxin.screening.models import Event, Round
+from tongxin.screening.ledger import resolve_event
+from tongxin.screening.models import DeviceToken, Event, Round, Site
 from tongxin.screening.reconcile import custody_counts
 from tongxin.screening.rules import Zone
 from tongxin.screening.setup import add_lab, add_site, create_round, issue_device_token, issue_tubes
@@ -108,6 +109,48 @@ def event_total(db: Engine, fr: FieldRound) -> int:
             s.scalar(select(func.count()).select_from(Event).where(Event.round_id == fr.round_id))
             or 0
         )
+
+
+def resolve_rejected(db: Engine, fr: FieldRound) -> None:
+    """Resolve every unresolved rejected event of the round, as the command centre does."""
+    with session_scope(make_sessionmaker(db)) as s:
+        ids = s.scalars(
+            select(Event.id).where(
+                Event.round_id == fr.round_id,
+                Event.status == "rejected",
+                Event.resolved_at.is_(None),
+            )
+        ).all()
+        for event_id in ids:
+            resolve_event(
+                s,
+                event_id=event_id,
+                by="指挥部",
+                resolution="已为此人换管重采",
+                now=datetime.now(UTC),
+            )
+
+
+def issue_more_tubes(db: Engine, fr: FieldRound, count: int, capacity: int = 10) -> list[str]:
+    """Issue another batch of tubes for the round (after devices loaded their context)."""
+    with session_scope(make_sessionmaker(db)) as s:
+        rnd = s.get(Round, fr.round_id)
+        return issue_tubes(s, round=rnd, count=count, capacity=capacity).barcodes
+
+
+def replace_token(db: Engine, fr: FieldRound) -> str:
+    """Revoke the pad's tokens and issue it a new one; return the new token."""
+    now = datetime.now(UTC)
+    with session_scope(make_sessionmaker(db)) as s:
+        s.execute(
+            update(DeviceToken)
+            .where(DeviceToken.round_id == fr.round_id, DeviceToken.device == fr.device)
+            .values(revoked_at=now)
+        )
+        rnd = s.get(Round, fr.round_id)
+        site = s.scalar(select(Site).where(Site.round_id == fr.round_id, Site.code == "S1"))
+        token, _row = issue_device_token(s, round=rnd, device=fr.device, now=now, site=site)
+        return token
 
 
 def no_sideways_scroll(page: Any) -> bool:

@@ -14,9 +14,12 @@ from tests.browser.field_flows import (
     PHONE,
     close_short,
     event_total,
+    issue_more_tubes,
     no_sideways_scroll,
     open_field_app,
     pack_and_seal,
+    replace_token,
+    resolve_rejected,
     sample_25,
     sample_and_seal,
     scan,
@@ -88,7 +91,64 @@ def test_reload_while_offline_loses_no_swab_and_each_arrives_once(
     assert event_total(db, fr) == 26
 
 
-def test_a_rejected_swab_shows_its_reason_and_stays_listed_after_reload(
+def test_a_server_error_keeps_the_events_and_the_retry_sends_each_once(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    calls = {"failed": 0, "passed": 0}
+
+    def flaky(route: Any) -> None:
+        # The first two sends meet a server that stored nothing (503); later ones go through.
+        if calls["failed"] < 2:
+            calls["failed"] += 1
+            route.fulfill(status=503, json={"detail": "events not stored; send them again"})
+        else:
+            calls["passed"] += 1
+            route.continue_()
+
+    page.route("**/api/v1/capture/events", flaky)
+    for i, person in enumerate(fr.residents[:3]):
+        swab(page, person, fr.tubes10[0], f"{i + 1}/10")
+    wait_for_drained_queue(page)
+
+    assert calls["failed"] == 2 and calls["passed"] >= 1
+    expect(page.locator("[data-testid=sent]")).to_have_text("3")
+    assert server_counts(db, fr)["tube_members"] == 3
+    assert event_total(db, fr) == 3
+
+
+def test_a_refused_token_stops_sending_and_a_new_token_sends_what_waited(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    swab(page, fr.residents[0], fr.tubes10[0], "1/10")
+    wait_for_drained_queue(page)
+    fresh = replace_token(db, fr)
+
+    swab(page, fr.residents[1], fr.tubes10[0], "2/10")
+    expect(page.locator("[data-testid=token-banner]")).to_contain_text("设备令牌无效或已过期")
+    # Sampling goes on; the swabs wait on the device.
+    swab(page, fr.residents[2], fr.tubes10[0], "3/10")
+    expect(page.locator("[data-testid=pending]")).to_have_text("2")
+    assert server_counts(db, fr)["tube_members"] == 1
+
+    page.click("#tabs [data-go=device]")
+    page.click("#sign-out")
+    page.fill("#token-input", fresh)
+    page.click("#signin-form button[type=submit]")
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+    wait_for_drained_queue(page)
+    expect(page.locator("[data-testid=token-banner]")).to_be_hidden()
+    assert server_counts(db, fr)["tube_members"] == 3
+
+
+def test_a_rejected_swab_shows_its_reason_and_stays_listed_until_dealt_with(
     server: str, browser: Any, db: Engine, world: dict[str, str], screenshot_dir: Path
 ) -> None:
     from playwright.sync_api import expect
@@ -107,25 +167,40 @@ def test_a_rejected_swab_shows_its_reason_and_stays_listed_after_reload(
     wait_for_drained_queue(page)
 
     page.click("#tabs [data-go=rejected]")
-    item = page.locator("[data-testid=rejected-list] li.fx-rejected-item")
-    expect(item).to_have_count(1)
-    expect(item).to_contain_text("tube_capacity_mismatch")
-    expect(item).to_contain_text(fr.outsider)
-    expect(item.locator(".fx-hint")).to_contain_text("换管重采")
+    items = page.locator("[data-testid=rejected-list] li.fx-rejected-item")
+    expect(items).to_have_count(1)
+    expect(items).to_contain_text("tube_capacity_mismatch")
+    expect(items).to_contain_text(fr.outsider)
+    expect(items.locator(".fx-hint")).to_contain_text("换管重采")
     page.screenshot(path=str(screenshot_dir / "field-rejected.png"), full_page=True)
 
     page.reload()
     page.click("#tabs [data-go=rejected]")
-    expect(item).to_have_count(1)
+    expect(items).to_have_count(1)
     expect(page.locator("[data-testid=rejected-count]")).to_have_text("1")
     assert server_counts(db, fr)["rejected_events"] == 1
 
-    item.locator("button").click()
-    expect(item).to_have_count(0)
+    # The sampler marks it dealt with: it leaves the list on the device (and stays so after
+    # a reload); the server keeps it until the command centre resolves it.
+    items.locator("button").click()
+    expect(items).to_have_count(0)
     expect(page.locator("[data-testid=rejected-list]")).to_contain_text("没有被拒的数据")
     page.reload()
     page.click("#tabs [data-go=rejected]")
-    expect(item).to_have_count(0)
+    expect(page.locator("[data-testid=rejected-list]")).to_contain_text("没有被拒的数据")
+    assert server_counts(db, fr)["rejected_events"] == 1
+
+    # A second one is resolved at the command centre instead: the device sees that.
+    page.click("#tabs [data-go=sampler]")
+    scan(page, fr.outsider)
+    scan(page, fr.tubes10[0])
+    expect(page.locator("[data-testid=rejected-count]")).to_have_text("1")
+    resolve_rejected(db, fr)
+    page.reload()
+    expect(page.locator("[data-testid=sent]")).to_have_text("1")
+    expect(page.locator("[data-testid=rejected-count]")).to_have_text("0")
+    page.click("#tabs [data-go=rejected]")
+    expect(page.locator("[data-testid=rejected-list]")).to_contain_text("没有被拒的数据")
 
 
 def test_screens_at_phone_size_in_chinese(
@@ -175,3 +250,109 @@ def test_no_screen_scrolls_sideways(
     page.click("#tabs [data-go=sampler]")
     page.click("#walk-in-open")
     assert no_sideways_scroll(page)
+
+
+def test_the_camera_button_shows_only_where_the_browser_reads_barcodes(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    camera = page.locator("#camera")
+    if page.evaluate("'BarcodeDetector' in window"):
+        expect(camera).to_be_visible()
+    else:
+        expect(camera).to_be_hidden()
+    page.context.close()
+
+    # A browser that has BarcodeDetector (as Chrome on Android does) gets the button.
+    page = open_field_app(browser, server, fr)
+    page.context.add_init_script(
+        "window.BarcodeDetector = class { async detect() { return []; } };"
+    )
+    page.reload()
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+    expect(page.locator("#camera")).to_be_visible()
+
+
+def test_success_and_refusal_vibrate_differently(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    page.context.add_init_script(
+        "window.__buzzes = [];navigator.vibrate = (p) => { window.__buzzes.push(p); return true; };"
+    )
+    page.reload()
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+
+    swab(page, fr.residents[0], fr.tubes10[0], "1/10")
+    scan(page, "NOT-A-CODE")
+    expect(page.locator("[data-testid=message]")).to_contain_text("无法识别")
+
+    assert page.evaluate("window.__buzzes") == [60, 60, [180, 90, 180]]
+
+
+def test_a_token_link_signs_in_and_leaves_no_token_in_the_address_bar(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = browser.new_context(**PHONE, locale="zh-CN").new_page()
+    page.goto(f"{server}/field/#token={fr.token}")
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+    expect(page.locator("[data-testid=where]")).to_contain_text("新星社区广场")
+    assert fr.token not in page.url
+    assert page.evaluate("window.location.hash") == ""
+
+
+def test_closing_the_page_mid_queue_loses_nothing(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    context = page.context
+    context.set_offline(True)
+    for i, person in enumerate(fr.residents[:3]):
+        swab(page, person, fr.tubes10[0], f"{i + 1}/10")
+    expect(page.locator("[data-testid=pending]")).to_have_text("3")
+    page.close()
+
+    # The app opens again from its home-screen icon, still offline.
+    page = context.new_page()
+    page.goto(server + "/field/")
+    expect(page.locator("section[data-view=sampler]")).to_be_visible()
+    expect(page.locator("[data-testid=pending]")).to_have_text("3")
+    context.set_offline(False)
+    wait_for_drained_queue(page)
+    assert server_counts(db, fr)["tube_members"] == 3
+    assert event_total(db, fr) == 3
+
+
+def test_a_batch_issued_after_sign_in_is_known_online_and_refused_offline(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    from playwright.sync_api import expect
+
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+    late = issue_more_tubes(db, fr, 2)
+
+    # Online, the device asks the server about a barcode it does not know before refusing.
+    swab(page, fr.residents[0], late[0], "1/10")
+    wait_for_drained_queue(page)
+
+    # Offline it cannot ask: a barcode in no batch it knows is refused at the table.
+    page.context.set_offline(True)
+    stranger = issue_more_tubes(db, fr, 1)[0]
+    scan(page, fr.residents[1])
+    scan(page, stranger)
+    expect(page.locator("[data-testid=message]")).to_contain_text("不是本轮发放的采样管")
+    expect(page.locator("[data-testid=pending]")).to_have_text("0")
+    assert server_counts(db, fr)["tube_members"] == 1

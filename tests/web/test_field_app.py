@@ -40,9 +40,7 @@ def test_the_context_carries_the_sites_rules_and_masked_names_only(
     client: TestClient, rs: RoundSetup, db: Engine
 ) -> None:
     with session_scope(make_sessionmaker(db)) as s:
-        s.execute(
-            update(Resident).where(Resident.name == "居民3").values(key_group=True)
-        )
+        s.execute(update(Resident).where(Resident.name == "居民3").values(key_group=True))
         people = list(s.execute(select(Resident.id_number, Resident.phone, Resident.name)))
     answer = client.get(URL, headers=bearer(rs.site_token))
     assert answer.status_code == 200
@@ -94,6 +92,8 @@ def test_the_context_shows_tubes_and_boxes_used_at_the_site(
     assert tubes[rs.tubes10[1]]["reason"] == "排队人员已采完"
     assert (tubes[rs.tubes10[2]]["state"], tubes[rs.tubes10[2]]["fill"]) == ("open", 1)
     assert ctx["boxes"] == [{"code": "B1", "state": "sealed", "count": 2}]
+    sampled = {r["code"] for r in ctx["residents"] if r["sampled"]}
+    assert sampled == set(codes[:14])
 
 
 def test_a_lab_token_gets_its_round_and_lab_without_site_lists(
@@ -136,3 +136,9 @@ def test_the_service_worker_caches_the_shell_under_a_version(client: TestClient)
     # The worker itself is only served from /field/ (its scope), not as an asset.
     assert client.get("/field/assets/sw.js").status_code == 404
 
+
+def test_the_shell_follows_the_chosen_language(client: TestClient) -> None:
+    client.get("/lang/en")
+    page = client.get("/field/")
+    assert '<html lang="en">' in page.text
+    assert "Device sign-in" in page.text

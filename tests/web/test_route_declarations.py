@@ -58,7 +58,7 @@ def test_the_field_app_shell_is_public_and_its_data_needs_a_device_token(
         if r.path.startswith(("/field", "/api/v1/field"))
     }
     api = {path: field.pop(path) for path in list(field) if path.startswith("/api/")}
-    # The device context, and the courier's and lab's screens (decision 0008).
+    # The device context, and the courier's and lab's screens (decision 0009).
     assert {
         "/api/v1/field/context",
         "/api/v1/field/lab/boxes",

@@ -65,6 +65,7 @@ class ResidentContext(BaseModel):
     code: str
     name: str
     capacity: int
+    sampled: bool = Field(description="Already swabbed in this round (a second swab is flagged).")
 
 
 class DeviceContext(BaseModel):
@@ -74,7 +75,7 @@ class DeviceContext(BaseModel):
     round: RoundContext
     site: SiteContext | None
     lab: str | None
-    # A courier's token: neither site nor lab (decision 0008); the device opens the courier screen.
+    # A courier's token: neither site nor lab (decision 0009); the device opens the courier screen.
     courier: bool = False
     tube_batches: list[TubeBatchContext]
     tubes: list[TubeContext]

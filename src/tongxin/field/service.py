@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tongxin.field import rules
@@ -31,6 +31,7 @@ from tongxin.screening.models import (
     RoundArea,
     Site,
     Station,
+    Swab,
     Tube,
     TubeBatch,
 )
@@ -75,13 +76,7 @@ def device_context(session: Session, *, scope: DeviceScope, now: datetime) -> De
         )
         tubes = [
             TubeContext(barcode=b, capacity=c, state=s, fill=n, reason=r)
-            for b, c, s, n, r in session.execute(
-                select(
-                    Tube.barcode, Tube.capacity, Tube.state, Tube.member_count, Tube.close_reason
-                )
-                .where(Tube.round_id == rnd.id, Tube.station_id.in_(station_ids))
-                .order_by(Tube.barcode)
-            ).tuples()
+            for b, c, s, n, r in sorted(session.execute(site_tubes(station_ids)).tuples())
         ]
         boxes = [
             BoxContext(code=code, state=state, count=count)
@@ -115,6 +110,19 @@ def device_context(session: Session, *, scope: DeviceScope, now: datetime) -> De
     )
 
 
+def site_tubes(station_ids: list[int]) -> Select[tuple[str, int, str, int, str | None]]:
+    """Return the read of the tubes opened at these stations (by the station index).
+
+    A station belongs to one round, so no round filter: that would invite the planner to
+    walk every tube of the round instead.
+    """
+    # Unordered on purpose: ORDER BY barcode would tempt SQLite into walking the barcode
+    # index; the caller sorts the few rows.
+    return select(
+        Tube.barcode, Tube.capacity, Tube.state, Tube.member_count, Tube.close_reason
+    ).where(Tube.station_id.in_(station_ids))
+
+
 def _capacity(rnd: Round, zone: str, *, key_group: bool) -> int:
     return rules.person_capacity(
         zone=zone,
@@ -136,8 +144,15 @@ def _residents(session: Session, *, rnd: Round, site: Site) -> tuple[list[Reside
             select(RoundArea.area_id, RoundArea.zone).where(RoundArea.round_id == rnd.id)
         ).tuples()
     }
+    swabbed = (
+        select(Swab.id)
+        .where(Swab.round_id == rnd.id, Swab.resident_id == Resident.id)
+        .exists()
+        .label("sampled")
+    )
     rows = session.execute(
         select(
+            swabbed,
             Resident.resident_code,
             Resident.name,
             Resident.key_group,
@@ -155,11 +170,15 @@ def _residents(session: Session, *, rnd: Round, site: Site) -> tuple[list[Reside
     truncated = len(rows) > rules.MAX_CONTEXT_RESIDENTS
     capacities: dict[tuple[str, bool], int] = {}
     out = []
-    for code, name, key_group, *ancestors in rows[: rules.MAX_CONTEXT_RESIDENTS]:
+    for sampled, code, name, key_group, *ancestors in rows[: rules.MAX_CONTEXT_RESIDENTS]:
         # Same order as the ledger (screening.decide): the nearest target area decides.
         zone = rules.nearest_zone(ancestors, zones, site.zone)
         key = (zone, bool(key_group))
         if key not in capacities:
             capacities[key] = _capacity(rnd, zone, key_group=bool(key_group))
-        out.append(ResidentContext(code=code, name=mask_name(name), capacity=capacities[key]))
+        out.append(
+            ResidentContext(
+                code=code, name=mask_name(name), capacity=capacities[key], sampled=bool(sampled)
+            )
+        )
     return out, truncated

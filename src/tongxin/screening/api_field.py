@@ -1,4 +1,4 @@
-"""Device API of the courier and lab-receipt screens (decision 0008).
+"""Device API of the courier and lab-receipt screens (decision 0009).
 
 Every route takes a device token as bearer and checks its kind: a lab token for the lab's
 boxes and results file, a courier token for the courier's badge and boxes. A token of the

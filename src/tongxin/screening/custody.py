@@ -1,7 +1,7 @@
 """Who holds a box, and whether a courier's or a lab's device may record a handover.
 
 A box is held by the site that sealed it until its first handover, then by the `to` of its
-last handover. The two-party rules (decision 0008):
+last handover. The two-party rules (decision 0009):
 
 - a courier's device records a pick-up from a site into its own custody; the site confirms
   by typing its handover PIN on that device, and only a matching PIN counts as the site's

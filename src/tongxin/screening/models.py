@@ -160,6 +160,14 @@ class Tube(Base):
     __table_args__ = (
         Index("ix_tubes_round_id_state", "round_id", "state"),
         Index("ix_tubes_box_id", "box_id"),
+        # A field device's context lists the tubes used at its site's stations. Partial:
+        # issued tubes have no station, and a tube gets one once, when it opens.
+        Index(
+            "ix_tubes_station_id",
+            "station_id",
+            sqlite_where=text("station_id IS NOT NULL"),
+            postgresql_where=text("station_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -11,13 +11,24 @@
 //                                  and vibration) or "info" (silent).
 //   shell.context                  the cached device context (null before sign-in).
 //   shell.refresh()                redraw the open tab (after an enqueue, a sync, a refresh).
-//   shell.startView                the tab a device opens on: "sampler" for a site token;
-//                                  screens for other tokens may set it in their module.
+//   shell.startView(context)       the tab a device opens on after sign-in: "sampler" for a
+//                                  site token, "device" otherwise; a screen for other tokens
+//                                  (courier, lab) may replace it when it mounts.
+//
+// A screen is a module exporting mount<Name>({registerView, go, say, shell}); list it in
+// SCREENS at the bottom of this file, and its tab button and section in the page template.
 //
 // Start-up: register /field/sw.js, take `#token=…` from the URL if present, then use the
 // saved token and cached context (so it opens offline), and refresh the context when online.
 
-import { configureQueue, onChange, rejected, startSync, syncNow } from "./queue.js";
+import {
+  configureQueue,
+  markTokenRefused,
+  onChange,
+  rejected,
+  startSync,
+  syncNow,
+} from "./queue.js";
 import {
   clearToken,
   getToken,
@@ -37,7 +48,7 @@ const CONTEXT_EVERY_MS = 60000;
 export const shell = {
   context: null,
   status: null,
-  startView: "sampler",
+  startView: (context) => (context.site ? "sampler" : "device"),
   refresh: () => (current ? show(current) : undefined),
 };
 
@@ -122,8 +133,8 @@ async function updateContext() {
   lastRefresh = Date.now();
   const answer = await refreshContext();
   if (answer.status === 401) {
-    configureQueue({ token: null, device: null, round: null });
-    drawStatus({ ...shell.status, tokenRefused: true });
+    // Keep recording: what is taken now waits in the queue for a valid token.
+    markTokenRefused();
     return answer;
   }
   if (answer.context) {
@@ -140,8 +151,6 @@ export function deviceKind(context) {
   return context.lab ? "lab" : null;
 }
 
-const START_VIEW = { courier: "pickup", lab: "lab" };
-
 async function enter(context) {
   shell.context = context;
   configureQueue({ token: await getToken(), device: context.device, round: context.round.code });
@@ -152,7 +161,7 @@ async function enter(context) {
   for (const button of document.querySelectorAll("#tabs [data-kind]")) {
     button.hidden = button.dataset.kind !== kind;
   }
-  go(kind === "site" ? shell.startView : START_VIEW[kind] || "device");
+  go(shell.startView(context));
 }
 
 async function signIn(event) {
@@ -254,13 +263,15 @@ function drawDevice() {
   }
 }
 
-// Screens register themselves before the shell starts.
-Promise.all([import("./sampler.js"), import("./courier.js"), import("./lab.js")]).then(
-  ([{ mountSampler }, { mountCourier }, { mountLab }]) => {
-    const api = { registerView, go, say, shell };
-    mountSampler(api);
-    mountCourier(api);
-    mountLab(api);
-    boot();
-  }
-);
+// Screens register themselves before the shell starts: [module, its mount function].
+const SCREENS = [
+  ["./sampler.js", "mountSampler"],
+  ["./courier.js", "mountCourier"],
+  ["./lab.js", "mountLab"],
+];
+
+Promise.all(
+  SCREENS.map(([path, mount]) =>
+    import(path).then((module) => module[mount]({ registerView, go, say, shell }))
+  )
+).then(boot);

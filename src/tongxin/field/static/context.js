@@ -8,10 +8,14 @@
 //   refreshContext() -> {ok, status, context}   GET /api/v1/field/context with the token;
 //                                  the result is cached with the device seq it reflects.
 //                                  status 401 means the token is refused; 0 means offline.
+//   viewKnowing(barcode) -> view   deviceView(), refreshed once from the server first when
+//                                  online and the barcode is in no batch the device knows
+//                                  (a batch issued after the last refresh).
 //   getStation() / setStation(code)       the station (table) this device samples at.
 //   deviceView() -> view           the context plus this device's own events the context
 //                                  does not yet show: view.tube(barcode), view.box(code),
-//                                  view.resident(code), view.context.
+//                                  view.resident(code), view.sampledBefore(code or ID
+//                                  number), view.context.
 //   classify(text) -> {kind, value}       what a scan is: "tube", "resident", "id_number",
 //                                  "bad_tube" (check digit wrong) or "unknown".
 //   checkSwab(view, person, barcode), checkClose(view, barcode, reason),
@@ -80,7 +84,12 @@ export async function refreshContext() {
     await kvSet("context", { context, baseSeq: seq, loadedAt: Date.now() });
     return { ok: true, status: 200, context };
   }
-  return { ok: true, status: 200, context: cached.context };
+  // Events are waiting: the tubes and boxes in the answer may already count some of them,
+  // so the old snapshot of those stays (with its seq); set-up data (batches issued since,
+  // residents, stations) is taken now.
+  const merged = { ...context, tubes: cached.context.tubes, boxes: cached.context.boxes };
+  await kvSet("context", { ...cached, context: merged });
+  return { ok: true, status: 200, context: merged };
 }
 
 export async function getStation() {
@@ -123,6 +132,9 @@ export async function deviceView() {
   );
   const boxes = new Map(context.boxes.map((b) => [b.code, { ...b }]));
   const residents = new Map(context.residents.map((r) => [r.code, r]));
+  // People this device or the server already swabbed in this round, by resident code or
+  // ID number: a second swab is allowed (the ledger flags it), but the sampler is told.
+  const sampled = new Set(context.residents.filter((r) => r.sampled).map((r) => r.code));
   const issued = (barcode) => {
     if (!isTubeBarcode(barcode)) return null;
     const n = tubeNumber(barcode);
@@ -147,6 +159,7 @@ export async function deviceView() {
       tb.fill += 1;
       tb.local += 1;
       tb.names.push(personLabel(ev.person, residents));
+      sampled.add(ev.person.resident_code || ev.person.id_number);
       if (tb.state === "issued") tb.state = "open";
       if (tb.capacity > 0 && tb.fill >= tb.capacity) tb.state = "closed";
     } else if (ev.type === "tube_closed") {
@@ -168,9 +181,17 @@ export async function deviceView() {
     tube,
     box: (code) => boxes.get(code) || null,
     resident: (code) => residents.get(code) || null,
+    sampledBefore: (key) => sampled.has(key),
     tubes: () => [...tubes.values()],
     boxes: () => [...boxes.values()],
   };
+}
+
+export async function viewKnowing(barcode) {
+  const view = await deviceView();
+  if (view.tube(barcode) || !navigator.onLine) return view;
+  const answer = await refreshContext();
+  return answer.ok ? deviceView() : view;
 }
 
 export function maskIdNumber(text) {

@@ -1,4 +1,4 @@
-// The courier's screens (decision 0008): pick sealed boxes up at a site, the site confirming
+// The courier's screens (decision 0009): pick sealed boxes up at a site, the site confirming
 // with its handover PIN typed on this phone, and show the courier's code for the lab.
 //
 // A pick-up is one `handover` event {boxes, from: site, to: this device, pin} through the
@@ -245,6 +245,8 @@ function onEnter(form, input, handle) {
 
 export function mountCourier(shellApi) {
   ui = shellApi;
+  const opensOn = ui.shell.startView;
+  ui.shell.startView = (context) => (context.courier ? "pickup" : opensOn(context));
   ui.registerView("pickup", { show: () => serial(drawPickup) });
   ui.registerView("deliver", {
     show: () =>

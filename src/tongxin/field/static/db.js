@@ -2,7 +2,8 @@
 //
 //   events  keyPath "id"   the queue: {id, seq, status, event, code, message, message_en,
 //                          flag, enqueuedAt, answeredAt}; status is pending | sent |
-//                          rejected | dismissed. Index "status_seq" on [status, seq].
+//                          rejected | dismissed | resolved. Index "status_seq" on
+//                          [status, seq].
 //   kv      keyPath "key"  small settings: token, device seq counter, cached context, ...
 //
 // Everything the device must not lose lives here, never only in memory, so a reload or a

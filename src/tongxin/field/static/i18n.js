@@ -49,6 +49,10 @@ const MESSAGES = {
     en: "Resident code {code} is not on this site's list; the server will check it",
   },
   "person.walk_in": { zh: "临时登记（证件号由服务器核对）", en: "Walk-in (the server checks the ID number)" },
+  "person.sampled": {
+    zh: "注意：此人本轮已采过样，再采会被标记为重复",
+    en: "Note: already swabbed in this round; another swab is flagged as a duplicate",
+  },
   "person.capacity": { zh: "{n}混1", en: "{n}:1" },
   "person.single": { zh: "单管单采", en: "single tube" },
   "person.household": { zh: "一户一管", en: "one household" },
@@ -92,6 +96,10 @@ const MESSAGES = {
   "refuse.box_code_missing": { zh: "请先扫描转运箱编号", en: "Scan the box code first" },
   "refuse.box_sealed": { zh: "转运箱 {box} 已封箱", en: "Box {box} is already sealed" },
   "refuse.box_empty": { zh: "箱内还没有采样管", en: "The box holds no tube yet" },
+  "refuse.box_count_missing": {
+    zh: "请填写箱上写的管数",
+    en: "Enter the tube count written on the box",
+  },
   "refuse.seal_missing": { zh: "请填写封条号", en: "Enter the seal number" },
   "refuse.box_count_mismatch": {
     zh: "箱上写的数量 {count} 与扫描的 {listed} 管不一致",

@@ -1,4 +1,4 @@
-// The lab's receipt screens (decision 0008): take boxes over from a courier, check every
+// The lab's receipt screens (decision 0009): take boxes over from a courier, check every
 // tube (good / damaged / leaked / missing; good unless tapped), sign each box off, see the
 // tubes expected but missing, and upload a results file.
 //
@@ -325,6 +325,8 @@ function onEnter(form, input, handle) {
 
 export function mountLab(shellApi) {
   ui = shellApi;
+  const opensOn = ui.shell.startView;
+  ui.shell.startView = (context) => (context.lab ? "lab" : opensOn(context));
   ui.registerView("lab", {
     show: () =>
       serial(async () => {

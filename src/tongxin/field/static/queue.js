@@ -4,6 +4,8 @@
 //
 //   configureQueue({token, device, round})  who sends: the bearer token, the device name
 //                                  and round code from the context (call after sign-in).
+//   markTokenRefused()             the server refused the token (401 anywhere): stop
+//                                  sending; events may still be enqueued and wait.
 //   enqueue(fields) -> record      store one ledger event as pending and start a sync.
 //                                  `fields` is the event without the common fields, e.g.
 //                                  {type: "swab_taken", station, tube, person}; the queue
@@ -15,9 +17,12 @@
 //   onChange(cb) -> unsubscribe    cb(status) after every change: {online, pending, sent,
 //                                  rejected, syncing, tokenRefused, lastError, retryAt}.
 //   counts() -> {pending, sent, rejected}
-//   rejected() -> [record]         rejected and not yet dismissed, oldest first.
+//   rejected() -> [record]         rejected and neither dismissed nor resolved, oldest first.
 //   dismiss(id)                    the sampler has dealt with a rejected event; it is kept
-//                                  (status "dismissed") but leaves the list.
+//                                  (status "dismissed") but leaves the list. An event the
+//                                  command centre resolved on the server leaves it too
+//                                  (status "resolved"; checked after a sync, once a minute,
+//                                  through GET /api/v1/capture/events/{id}).
 //   syncNow() -> Promise           send pending events now (a running sync is joined).
 //   localEvents(afterSeq) -> [record]  events after a device seq that the server has not
 //                                  refused (pending or sent), in seq order: what the
@@ -39,6 +44,8 @@ const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_CAP_MS = 30000;
 const INTERVAL_MS = 15000;
 const CAPTURE_URL = "/api/v1/capture/events";
+const RESOLVED_EVERY_MS = 60000;
+const RESOLVED_BATCH = 50;
 
 const listeners = new Set();
 let config = { token: null, device: null, round: null };
@@ -50,10 +57,17 @@ let retryAt = null;
 let lastError = null;
 let tokenRefused = false;
 let started = false;
+let resolvedCheckedAt = 0;
 
 export function configureQueue({ token, device, round }) {
   config = { token, device, round };
   tokenRefused = false;
+  notify();
+}
+
+export function markTokenRefused() {
+  tokenRefused = true;
+  lastError = "token";
   notify();
 }
 
@@ -145,16 +159,40 @@ export async function rejected() {
   return byStatus("rejected");
 }
 
-export async function dismiss(id) {
+async function leaveRejected(id, status, fields) {
   await transaction(["events"], "readwrite", async ({ events }) => {
     const rec = await request(events.get(id));
     if (rec && rec.status === "rejected") {
-      rec.status = "dismissed";
-      rec.dismissedAt = Date.now();
-      events.put(rec);
+      events.put({ ...rec, ...fields, status });
     }
   });
   notify();
+}
+
+export async function dismiss(id) {
+  await leaveRejected(id, "dismissed", { dismissedAt: Date.now() });
+}
+
+async function checkResolved() {
+  if (Date.now() - resolvedCheckedAt < RESOLVED_EVERY_MS) return;
+  resolvedCheckedAt = Date.now();
+  for (const rec of await byStatus("rejected", RESOLVED_BATCH)) {
+    let response;
+    try {
+      response = await fetch(`${CAPTURE_URL}/${encodeURIComponent(rec.id)}`, {
+        headers: { Authorization: `Bearer ${config.token}` },
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (err) {
+      return; // offline again: next time
+    }
+    if (!response.ok) continue;
+    const stored = await response.json();
+    if (stored.resolved_at) {
+      await leaveRejected(rec.id, "resolved", { resolution: stored.resolution || null });
+    }
+  }
 }
 
 export async function localEvents(afterSeq) {
@@ -232,6 +270,7 @@ async function runSync() {
     const batch = await byStatus("pending", BATCH);
     if (!batch.length) {
       attempt = 0;
+      await checkResolved();
       return;
     }
     let response;
@@ -263,7 +302,15 @@ async function runSync() {
       scheduleRetry();
       return;
     }
-    const answer = await response.json();
+    let answer;
+    try {
+      answer = await response.json();
+    } catch (err) {
+      // A cut-off answer: the events stay pending and go again (duplicates are harmless).
+      lastError = "answer";
+      scheduleRetry();
+      return;
+    }
     await markAnswers(batch, answer.results || []);
     lastError = null;
     attempt = 0;

@@ -1,27 +1,30 @@
-// The sampler's screens: scan a person then a tube, close a tube short, pack and seal a box,
-// and the list of events the server rejected.
+// The sampler's screens: scan a person then a tube, close a tube short (this module), pack
+// and seal a box (box.js), and the list of events the server rejected (rejected.js).
+//
+//   mountSampler(ui)              ui is the shell's {registerView, go, say, shell} (app.js).
 //
 // Every action is checked on the device first against what it knows (context.js: capacity,
 // closed tube, sealed box, tube not issued for the round); a refusal never leaves the
 // device. What passes becomes a ledger event in the queue (queue.js), and the server has the
 // final word: its rejections come back into the rejected list with code, message and hint.
 //
-// Kept in IndexedDB across reloads: the current tube and the box being packed.
+// Kept in IndexedDB across reloads: the current tube (and, in box.js, the box being packed).
 
 import { kvGet, kvSet } from "./db.js";
-import { dismiss, enqueue, rejected } from "./queue.js";
+import { enqueue } from "./queue.js";
 import {
-  checkBoxTube,
   checkClose,
-  checkSeal,
   checkSwab,
   classify,
   deviceView,
   getStation,
   maskIdNumber,
   setStation,
+  viewKnowing,
 } from "./context.js";
-import { hint, t } from "./i18n.js";
+import { t } from "./i18n.js";
+import { mountBox } from "./box.js";
+import { mountRejected } from "./rejected.js";
 
 const $ = (sel) => document.querySelector(sel);
 const tid = (id) => document.querySelector(`[data-testid=${id}]`);
@@ -57,7 +60,7 @@ async function station() {
 }
 
 async function recordSwab(barcode) {
-  const view = await deviceView();
+  const view = await viewKnowing(barcode);
   const refused = checkSwab(view, person, barcode);
   if (refused) {
     ui.say(refused.message, "bad");
@@ -78,7 +81,7 @@ async function recordSwab(barcode) {
 }
 
 async function chooseTube(barcode) {
-  const view = await deviceView();
+  const view = await viewKnowing(barcode);
   const tb = view.tube(barcode);
   if (!tb) {
     ui.say(t("refuse.tube_unknown", { tube: barcode }), "bad");
@@ -113,21 +116,26 @@ async function handleScan(text) {
   if (scanned.kind === "resident") {
     const view = await deviceView();
     const known = view.resident(scanned.value);
+    const notes = [];
+    if (!known) notes.push(t("person.not_listed", { code: scanned.value }));
+    if (view.sampledBefore(scanned.value)) notes.push(t("person.sampled"));
     await takePerson({
       wire: { resident_code: scanned.value },
       label: known ? known.name : scanned.value,
       // Not on this site's list: only the server knows their zone and group.
       capacity: known ? known.capacity : null,
-      note: known ? "" : t("person.not_listed", { code: scanned.value }),
+      note: notes.join(" · "),
     });
     return;
   }
   if (scanned.kind === "id_number") {
+    const view = await deviceView();
+    const again = view.sampledBefore(scanned.value) ? ` · ${t("person.sampled")}` : "";
     await takePerson({
       wire: { id_number: scanned.value, id_type: "resident_card" },
       label: maskIdNumber(scanned.value),
       capacity: null,
-      note: t("person.walk_in"),
+      note: t("person.walk_in") + again,
     });
     return;
   }
@@ -192,9 +200,9 @@ async function drawSampler() {
   tid("person").textContent = person ? person.label : t("scan.person_first");
   tid("person").dataset.state = person ? "scanned" : "empty";
   tid("person-rule").textContent = person
-    ? person.capacity != null
-      ? capacityText(person.capacity)
-      : person.note
+    ? [person.capacity != null ? capacityText(person.capacity) : "", person.note]
+        .filter(Boolean)
+        .join(" · ")
     : "";
   const barcode = await kvGet("currentTube", null);
   const tb = barcode ? view.tube(barcode) : null;
@@ -212,157 +220,10 @@ async function drawSampler() {
     })
   );
   $("#into-current").hidden = !(person && tb && (tb.state === "open" || tb.state === "issued"));
-  if (document.activeElement === document.body) $("#scan").focus();
-}
-
-// --- box ----------------------------------------------------------------------------------
-
-async function boxDraft() {
-  return kvGet("boxDraft", { box: "", tubes: [] });
-}
-
-async function setBox(event) {
-  event.preventDefault();
-  const code = $("#box-code").value.trim().toUpperCase();
-  const view = await deviceView();
-  if (view.box(code)) {
-    ui.say(t("refuse.box_sealed", { box: code }), "bad");
-    return;
-  }
-  const draft = await boxDraft();
-  await kvSet("boxDraft", { ...draft, box: code });
-  ui.say(code, "ok");
-  $("#box-scan").focus();
-  await drawBox();
-}
-
-async function addToBox(text) {
-  const scanned = classify(text);
-  if (scanned.kind !== "tube") {
-    ui.say(t(scanned.kind === "bad_tube" ? "scan.bad_tube" : "scan.unknown", { value: scanned.value }), "bad");
-    return;
-  }
-  const draft = await boxDraft();
-  const refused = checkBoxTube(await deviceView(), scanned.value, draft.tubes);
-  if (refused) {
-    ui.say(refused.message, "bad");
-    return;
-  }
-  draft.tubes.push(scanned.value);
-  await kvSet("boxDraft", draft);
-  ui.say(t("box.added", { tube: scanned.value }), "ok");
-  await drawBox();
-}
-
-async function removeFromBox(barcode) {
-  const draft = await boxDraft();
-  draft.tubes = draft.tubes.filter((b) => b !== barcode);
-  await kvSet("boxDraft", draft);
-  await drawBox();
-}
-
-async function seal(event) {
-  event.preventDefault();
-  const draft = await boxDraft();
-  const box = ($("#box-code").value.trim() || draft.box).toUpperCase();
-  const count = Number.parseInt($("#box-count").value, 10);
-  const sealNumber = $("#box-seal").value.trim();
-  const refused = checkSeal(await deviceView(), box, draft.tubes, count, sealNumber);
-  if (refused) {
-    ui.say(refused.message, "bad");
-    return;
-  }
-  await enqueue({
-    type: "box_sealed",
-    box,
-    tubes: draft.tubes,
-    count,
-    seal: sealNumber,
-    station: await station(),
-  });
-  await kvSet("boxDraft", { box: "", tubes: [] });
-  $("#box-code").value = "";
-  $("#box-count").value = "";
-  $("#box-seal").value = "";
-  ui.say(t("box.sealed", { box, count, seal: sealNumber }), "ok");
-  await drawBox();
-}
-
-async function drawBox() {
-  const draft = await boxDraft();
-  if (draft.box && !$("#box-code").value) $("#box-code").value = draft.box;
-  tid("box-listed").textContent = draft.tubes.length;
-  tid("box-tubes").replaceChildren(
-    ...draft.tubes.map((barcode) => {
-      const li = document.createElement("li");
-      li.textContent = barcode;
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "fx-link";
-      remove.textContent = "✕";
-      remove.setAttribute("aria-label", `remove ${barcode}`);
-      remove.addEventListener("click", () => serial(() => removeFromBox(barcode)));
-      li.append(" ", remove);
-      return li;
-    })
-  );
-}
-
-// --- rejected -------------------------------------------------------------------------------
-
-function describe(ev) {
-  const label = t(`type.${ev.type}`);
-  if (ev.type === "swab_taken") {
-    const who = ev.person.resident_code || maskIdNumber(ev.person.id_number);
-    return `${label} · ${who} → ${ev.tube}`;
-  }
-  if (ev.type === "tube_closed") return `${label} · ${ev.tube}`;
-  if (ev.type === "box_sealed") return `${label} · ${ev.box} (${ev.tubes.length})`;
-  return label;
-}
-
-async function drawRejected() {
-  const list = tid("rejected-list");
-  const records = await rejected();
-  const english = document.documentElement.lang.startsWith("en");
-  if (!records.length) {
-    const li = document.createElement("li");
-    li.className = "fx-empty";
-    li.textContent = t("rejected.none");
-    list.replaceChildren(li);
-    return;
-  }
-  list.replaceChildren(
-    ...records.map((rec) => {
-      const li = document.createElement("li");
-      li.className = "fx-card fx-rejected-item";
-      li.dataset.eventId = rec.id;
-      const what = document.createElement("div");
-      what.className = "fx-what";
-      what.textContent = describe(rec.event);
-      const reason = document.createElement("div");
-      reason.className = "fx-reason";
-      reason.dataset.testid = "reason";
-      const message = (english ? rec.message_en : rec.message) || rec.message || "";
-      reason.textContent = `${message} (${rec.code})`;
-      const todo = document.createElement("div");
-      todo.className = "fx-hint";
-      todo.textContent = hint(rec.code);
-      const done = document.createElement("button");
-      done.type = "button";
-      done.className = "fx-secondary";
-      done.textContent = english ? "Dealt with" : "已处理";
-      done.addEventListener("click", () =>
-        serial(async () => {
-          await dismiss(rec.id);
-          ui.say(t("rejected.dismissed"), "info");
-          await drawRejected();
-        })
-      );
-      li.append(what, reason, todo, done);
-      return li;
-    })
-  );
+  // A keyboard-wedge scanner types wherever the focus is: keep it on the scan field unless
+  // the sampler is filling in a form field.
+  const active = document.activeElement;
+  if (!active || active === document.body || active.tagName === "BUTTON") $("#scan").focus();
 }
 
 // --- camera -------------------------------------------------------------------------------
@@ -413,18 +274,9 @@ function onEnter(form, input, handle) {
 export function mountSampler(shellApi) {
   ui = shellApi;
   ui.registerView("sampler", { show: () => serial(drawSampler) });
-  ui.registerView("box", { show: () => serial(drawBox) });
-  ui.registerView("rejected", { show: () => serial(drawRejected) });
+  mountBox({ ui, serial });
+  mountRejected({ ui, serial });
   onEnter($("#scan-form"), $("#scan"), handleScan);
-  onEnter($("#box-scan-form"), $("#box-scan"), addToBox);
-  $("#box-code-form").addEventListener("submit", (e) => {
-    e.preventDefault(); // at once: serial() may run the handler after the browser submits
-    serial(() => setBox(e));
-  });
-  $("#seal-form").addEventListener("submit", (e) => {
-    e.preventDefault(); // at once: serial() may run the handler after the browser submits
-    serial(() => seal(e));
-  });
   $("#walk-in-form").addEventListener("submit", (e) => {
     e.preventDefault(); // at once: serial() may run the handler after the browser submits
     serial(() => walkIn(e));

@@ -3,10 +3,10 @@
 A courier's device token is scoped to a round and neither a site nor a lab
 (`device_tokens.courier`). A site's handover PIN (`sites.handover_pin_hash`, argon2) is
 what the courier's device sends with a pick-up, so the site's confirmation is checked by
-the server instead of claimed by the courier (decision 0008).
+the server instead of claimed by the courier (decision 0009).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
