@@ -85,6 +85,7 @@ class Case:
 CASES = [
     Case("GET", "/", P.REGISTRY_READ, "/"),
     Case("GET", "/areas/{code}", P.REGISTRY_READ, "/areas/{}", "area"),
+    Case("GET", "/areas/{code}/cards", P.REGISTRY_READ, "/areas/{}/cards", "building"),
     Case("GET", "/residents", P.REGISTRY_READ, "/residents?area={}", "area"),
     Case("GET", "/residents/{resident_code}", P.REGISTRY_READ, "/residents/{}", "resident"),
     Case("GET", "/registry/import", P.REGISTRY_IMPORT, "/registry/import"),
@@ -264,6 +265,10 @@ def _build(engine: Engine, password_hash: str) -> World:
             "area": {
                 "inside": Target(r.tree.community.code, frozenset({"A"})),
                 "outside": Target(r.tree.other_community.code, frozenset({"B"})),
+            },
+            "building": {
+                "inside": Target(r.tree.building.code, frozenset({"A"})),
+                "outside": Target(r.tree.other_building.code, frozenset({"B"})),
             },
             "resident": {
                 "inside": Target(people[0].resident_code, frozenset({"A"})),

@@ -55,10 +55,16 @@ class Credentials:
     cookie: str
     site_token: str
     lab_token: str
+    courier_token: str
 
     def headers_for(self, path: str) -> dict[str, str]:
-        """Results take a lab token; capture takes a site token; the rest ignore the header."""
-        token = self.lab_token if path.startswith("/api/v1/results") else self.site_token
+        """Results and the lab screen take a lab token, the courier screen a courier token,
+        capture a site token; the rest ignore the header."""
+        token = self.site_token
+        if path.startswith(("/api/v1/results", "/api/v1/field/lab")):
+            token = self.lab_token
+        elif path.startswith("/api/v1/field/courier"):
+            token = self.courier_token
         return {"Authorization": f"Bearer {token}"}
 
 
@@ -79,10 +85,13 @@ def credentials(fuzz_app: FastAPI, db: Engine, password_hash: str) -> Credential
         now = datetime.now(UTC)
         site_token, _ = issue_device_token(s, round=rs.round, device="pad-1", now=now, site=rs.site)
         lab_token, _ = issue_device_token(s, round=rs.round, device="lab-1", now=now, lab=rs.lab)
+        courier_token, _ = issue_device_token(
+            s, round=rs.round, device="courier-1", now=now, courier=True
+        )
     with TestClient(fuzz_app) as client:
         sign_in(client, "admin")
         cookie = client.cookies[SESSION_COOKIE]
-    return Credentials(cookie, site_token, lab_token)
+    return Credentials(cookie, site_token, lab_token, courier_token)
 
 
 @pytest.fixture

@@ -57,7 +57,16 @@ def test_the_field_app_shell_is_public_and_its_data_needs_a_device_token(
         for r in routes
         if r.path.startswith(("/field", "/api/v1/field"))
     }
-    assert field.pop("/api/v1/field/context") == {"device"}
+    api = {path: field.pop(path) for path in list(field) if path.startswith("/api/")}
+    # The device context, and the courier's and lab's screens (decision 0009).
+    assert {
+        "/api/v1/field/context",
+        "/api/v1/field/lab/boxes",
+        "/api/v1/field/lab/results",
+        "/api/v1/field/courier/boxes",
+        "/api/v1/field/courier/badge.svg",
+    } <= set(api)
+    assert all(kinds == {"device"} for kinds in api.values()), api
     assert {"/field/", "/field/sw.js", "/field/manifest.webmanifest"} <= set(field)
     assert all(kinds == {"public"} for kinds in field.values()), field
 

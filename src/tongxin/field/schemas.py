@@ -75,6 +75,8 @@ class DeviceContext(BaseModel):
     round: RoundContext
     site: SiteContext | None
     lab: str | None
+    # A courier's token: neither site nor lab (decision 0009); the device opens the courier screen.
+    courier: bool = False
     tube_batches: list[TubeBatchContext]
     tubes: list[TubeContext]
     boxes: list[BoxContext]

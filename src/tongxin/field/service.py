@@ -100,6 +100,7 @@ def device_context(session: Session, *, scope: DeviceScope, now: datetime) -> De
         ),
         site=site_context,
         lab=lab.code if lab is not None else None,
+        courier=scope.courier,
         tube_batches=batches,
         tubes=tubes,
         boxes=boxes,

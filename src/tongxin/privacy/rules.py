@@ -77,6 +77,17 @@ def mask_phone(value: str | None) -> str:
     return _mask(value, 0, max(1, n // 3))
 
 
+def mask_name(value: str | None) -> str:
+    """Keep a name's first character and hide the rest ("张**"), as notices show people.
+
+    A one-character name still hides one, so a masked name never shows a whole name.
+    """
+    if not value:
+        return ""
+    value = value.strip()
+    return value[:1] + "*" * max(len(value) - 1, 1)
+
+
 def shown(value: str | None, detail: Detail, *, full: bool) -> str:
     """Return the value whole when `full`, else masked the way `detail` is masked."""
     if full:

@@ -306,3 +306,67 @@ def qr_code(
         return
     qr.save(str(out), scale=scale, border=4)
     typer.echo(f"wrote {out}")
+
+
+@app.command("cards")
+def household_cards(
+    building: str = typer.Option(..., "--building", help="Code of the building."),
+    out: Path = typer.Option(..., "--out", help="The .html file to write (prints on A4)."),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Write a building's household cards (resident-code QR, masked name, room) for printing."""
+    from rich.console import Console
+
+    from tongxin.accounts.service import AccountError
+    from tongxin.commands import command_session
+    from tongxin.registry.cards import CardsError, building_cards, standalone_html
+    from tongxin.registry.service import RegistryError, area_by_code
+
+    err = Console(stderr=True)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise _fail(err, "输出文件须以 .html 结尾", "the output file must end in .html")
+    with command_session() as session:
+        try:
+            node = area_by_code(session, building)
+            # Outside the acting user's jurisdiction reads like an unknown area.
+            if as_user is not None and not _acting_scope(
+                session, as_user, "registry.read"
+            ).contains(node):
+                raise RegistryError("area_unknown", f"no area with code {building!r}")
+        except RegistryError:
+            raise _fail(
+                err, f"没有编码为 {building} 的楼栋", f"no building with code {building!r}"
+            ) from None
+        except AccountError as exc:
+            raise _fail(err, str(exc), str(exc)) from None
+        try:
+            sheet = building_cards(session, building=node)
+        except CardsError:
+            raise _fail(
+                err,
+                f"{building} 不是楼栋(是 {node.level}),住户卡按楼栋打印",
+                f"{building} is a {node.level}, not a building; cards are printed per building",
+            ) from None
+        html = standalone_html(sheet)
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(
+            err, f"无法写入 {out}:{exc.strerror}", f"cannot write {out}: {exc.strerror}"
+        ) from None
+    summary = {
+        "building": sheet.building.code,
+        "households": sheet.households,
+        "cards": sheet.cards,
+        "pages": len(sheet.pages),
+        "file": str(out),
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    typer.echo(
+        f"已写入 {out}:{summary['households']} 户,{summary['cards']} 张卡,{summary['pages']} 页\n"
+        f"wrote {out}: {summary['households']} households, {summary['cards']} cards, "
+        f"{summary['pages']} pages"
+    )

@@ -18,7 +18,7 @@ from tongxin.audit.context import web_actor
 from tongxin.audit.service import record
 from tongxin.privacy.rules import Detail, shown
 from tongxin.privacy.service import RevealRefused, view_record
-from tongxin.registry import queries, search
+from tongxin.registry import cards, queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
 from tongxin.settings import Settings
@@ -66,6 +66,29 @@ def area_page(
     if area is None:
         raise HTTPException(status_code=404)
     return _area_page(request, session, scope, area)
+
+
+@router.get("/areas/{code}/cards", dependencies=[requires(Permission.REGISTRY_READ)])
+def cards_page(
+    request: Request,
+    code: str,
+    session: Session = RequestSession,
+    scope: queries.Scope = Depends(page_scope),
+) -> Response:
+    """Show a building's household cards as print-ready A4 pages."""
+    area = queries.visible_area(session, scope, code)
+    if area is None or area.level != AreaLevel.BUILDING:
+        raise HTTPException(status_code=404)
+    sheet = cards.building_cards(session, building=area)
+    return render(
+        request,
+        "registry/cards.html",
+        {
+            "sheet": sheet,
+            "sheet_markup": cards.sheet_markup(sheet),
+            "crumbs": queries.breadcrumb(session, scope, area),
+        },
+    )
 
 
 def _area_page(request: Request, session: Session, scope: queries.Scope, area: Area) -> Response:

@@ -216,3 +216,42 @@ def is_resident_code(code: str) -> bool:
     for c in code[:8]:
         number = number * 32 + _CROCKFORD.index(c)
     return _CROCKFORD_CHECK[number % 37] == code[8]
+
+
+# Household cards: 2 columns x 4 rows of 95 x 64 mm fit an A4 page inside 10 mm margins.
+CARDS_PER_PAGE = 8
+
+
+def paginate_cards(
+    household_sizes: list[int], per_page: int = CARDS_PER_PAGE
+) -> list[list[tuple[int, int]]]:
+    """Lay household cards out on pages: per page, (household index, number of its cards).
+
+    Sizes [3, 6] on 8-card pages give [[(0, 3)], [(1, 6)]]: a household starts on a fresh
+    page when it does not fit in what is left of the current one but fits a whole page, so a
+    family's cards are cut from one sheet. A household larger than a page fills pages in
+    turn. Empty households get no card.
+    """
+    if per_page < 1:
+        raise ValueError(f"a page holds at least one card, not {per_page}")
+    pages: list[list[tuple[int, int]]] = []
+    page: list[tuple[int, int]] = []
+    free = per_page
+    for index, size in enumerate(household_sizes):
+        if size <= 0:
+            continue
+        if size > free and size <= per_page and page:
+            pages.append(page)
+            page, free = [], per_page
+        left = size
+        while left:
+            take = min(left, free)
+            page.append((index, take))
+            left -= take
+            free -= take
+            if free == 0:
+                pages.append(page)
+                page, free = [], per_page
+    if page:
+        pages.append(page)
+    return pages

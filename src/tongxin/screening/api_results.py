@@ -86,7 +86,8 @@ def lab_scope(scope: DeviceScope = Depends(device_scope)) -> DeviceScope:
     return scope
 
 
-def _codes(session: Session, scope: DeviceScope) -> tuple[str, str]:
+def round_and_lab_codes(session: Session, scope: DeviceScope) -> tuple[str, str]:
+    """Return the codes of a lab token's round and lab."""
     round_code = session.scalar(select(Round.code).where(Round.id == scope.round_id))
     lab_code = session.scalar(select(Lab.code).where(Lab.id == scope.lab_id))
     assert round_code is not None and lab_code is not None
@@ -102,7 +103,7 @@ def post_results(
 ) -> ResultsAnswer:
     """Report tube results; each is applied, a duplicate, rejected (and kept) or invalid."""
     received_at = datetime.now(UTC)
-    round_code, lab_code = _codes(session, scope)
+    round_code, lab_code = round_and_lab_codes(session, scope)
     parsed = ParsedResults()
     for number, item in enumerate(body.results, 1):
         checked = check_row(number, tube=item.tube, result=item.result, ct=item.ct, at=item.at)
@@ -119,11 +120,11 @@ def post_results(
         received_at=received_at,
         scope=scope,
     )
-    _audit(session, request, scope, outcome, now=received_at, source="api")
+    audit_results(session, request, scope, outcome, now=received_at, source="api")
     return _answer(outcome, [r.tube for r in body.results])
 
 
-def _audit(
+def audit_results(
     session: Session,
     request: Request,
     scope: DeviceScope,
@@ -205,7 +206,7 @@ def post_results_hl7(
     session: Session = RequestSession,
 ) -> Response:
     """Take ORU^R01 messages as the body; answer each with its ACK (AA, AE or AR)."""
-    round_code, lab_code = _codes(session, scope)
+    round_code, lab_code = round_and_lab_codes(session, scope)
     received_at = datetime.now(UTC)
     answers = import_hl7(
         session,
@@ -217,5 +218,5 @@ def post_results_hl7(
         scope=scope,
     )
     total = ImportOutcome.combined(part for _ack, part in answers)
-    _audit(session, request, scope, total, now=received_at, source="hl7")
+    audit_results(session, request, scope, total, now=received_at, source="hl7")
     return Response("\r\n".join(a for a, _ in answers) + "\r\n", media_type="application/hl7-v2")

@@ -64,6 +64,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "交接须双方确认,目前只有 {confirmed}",
         "a handover needs both parties to confirm; confirmed: {confirmed}",
     ),
+    "handover_party_unknown": (
+        "交接方 {party} 不是本轮的{kind_zh}",
+        "handover party {party} is not a {kind} of this round",
+    ),
+    "handover_pin_unset": (
+        "采样点 {site} 尚未设置交接密码,不能由转运员设备交接",
+        "site {site} has no handover PIN yet; a courier's device cannot record its hand-over",
+    ),
+    "handover_pin_wrong": (
+        "采样点 {site} 的交接密码错误或未填写,采样点未确认交接",
+        "wrong or missing handover PIN of site {site}: the site did not confirm",
+    ),
+    "handover_not_holder": (
+        "转运箱 {box} 不在 {party} 手中(现由 {holder} 保管)",
+        "box {box} is not held by {party} (held by {holder})",
+    ),
     "box_not_handed_over": (
         "转运箱 {box} 没有交接记录,不能签收",
         "box {box} was never handed over; it cannot be received",
@@ -97,6 +113,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 REJECTION_CODES: tuple[str, ...] = tuple(MESSAGES)
+
+# Rejections decided on what the sending device's token allows, or on a PIN the ledger does
+# not keep: a rebuild (a trusted replay) may accept them, and they stay rejected.
+DEVICE_BOUND_CODES = frozenset(
+    {
+        "scope_denied",
+        "handover_party_unknown",
+        "handover_pin_unset",
+        "handover_pin_wrong",
+        "handover_not_holder",
+    }
+)
 
 FLAG_DUPLICATE_PERSON = "duplicate_person"
 

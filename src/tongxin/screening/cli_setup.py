@@ -247,6 +247,49 @@ def site_add(
     emit({**out, "stations": codes}, as_json=as_json, text="\n".join(codes))
 
 
+@site_app.command("pin")
+def site_pin(
+    round_code: str = typer.Option(..., "--round", help="Round code."),
+    site: str = typer.Option(..., "--site", help="Site code within the round."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Set a new handover PIN for a site and print it once (only its hash is stored)."""
+    from sqlalchemy import select
+
+    from tongxin.audit.service import record_command
+    from tongxin.commands import command_session
+    from tongxin.screening.models import Site
+    from tongxin.screening.setup import SetupError, round_by_code, set_site_pin
+
+    with command_session() as session:
+        try:
+            rnd = round_by_code(session, round_code)
+        except SetupError:
+            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        row = session.scalar(select(Site).where(Site.round_id == rnd.id, Site.code == site))
+        if row is None:
+            fail(f"轮次 {round_code} 没有采样点 {site}", f"round {round_code} has no site {site!r}")
+        replaced = row.handover_pin_hash is not None
+        pin = set_site_pin(session, site=row)
+        out = {"round": round_code, "site": site, "replaced": replaced}
+        # Never the PIN itself: it is a secret shown once.
+        record_command(
+            session,
+            action="screening.site.pin",
+            target_type="site",
+            target_id=f"{round_code}/{site}",
+            area=row.area_id,
+            after=out,
+        )
+    emit(
+        {**out, "pin": pin},
+        as_json=as_json,
+        text=f"{pin}\n采样点 {site} 的交接密码仅显示这一次,转运员取箱时由采样点输入\n"
+        f"the handover PIN of site {site} is shown only this once; the site types it on the "
+        "courier's device at pick-up",
+    )
+
+
 @tubes_app.command("issue")
 def tubes_issue(
     round_code: str = typer.Option(..., "--round", help="Round code."),

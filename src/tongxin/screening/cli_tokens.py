@@ -1,4 +1,4 @@
-"""`tongxin tokens` commands: device tokens scoped to a site or a lab and a round."""
+"""`tongxin tokens` commands: device tokens for a round and a site, a lab or a courier."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def tokens_issue(
     round_code: str = typer.Option(..., "--round", help="Round code."),
     site: str | None = typer.Option(None, "--site", help="Site code (sampling devices)."),
     lab: str | None = typer.Option(None, "--lab", help="Lab code (lab receipt and results)."),
+    courier: str | None = typer.Option(
+        None,
+        "--courier",
+        help="Courier's code (pick-ups with a site's PIN, delivery to a lab); the device name.",
+    ),
     device: str | None = typer.Option(
         None,
         "--device",
@@ -38,8 +43,15 @@ def tokens_issue(
     from tongxin.screening.models import Lab, RoundLab, Site
     from tongxin.screening.setup import SetupError, issue_device_token, round_by_code
 
-    if (site is None) == (lab is None):
-        fail("须且只能给出 --site 或 --lab 之一", "give exactly one of --site or --lab")
+    if sum(x is not None for x in (site, lab, courier)) != 1:
+        fail(
+            "须且只能给出 --site、--lab 或 --courier 之一",
+            "give exactly one of --site, --lab or --courier",
+        )
+    if courier is not None:
+        if device is not None and device != courier:
+            fail("转运员的设备名就是 --courier", "a courier's device name is its --courier code")
+        device = courier
     if hours <= 0:
         fail(f"--hours 须大于 0:{hours}", f"--hours must be above 0: {hours}")
     if device is None:
@@ -62,7 +74,7 @@ def tokens_issue(
                     f"轮次 {round_code} 没有采样点 {site}",
                     f"round {round_code} has no site {site!r}",
                 )
-        else:
+        elif lab is not None:
             lab_row = session.scalar(
                 select(Lab)
                 .join(RoundLab, RoundLab.lab_id == Lab.id)
@@ -73,15 +85,19 @@ def tokens_issue(
                     f"轮次 {round_code} 未使用实验室 {lab}",
                     f"round {round_code} does not use lab {lab!r}",
                 )
-        token, row = issue_device_token(
-            session,
-            round=rnd,
-            device=device,
-            now=now,
-            site=site_row,
-            lab=lab_row,
-            valid_for=timedelta(hours=hours),
-        )
+        try:
+            token, row = issue_device_token(
+                session,
+                round=rnd,
+                device=device,
+                now=now,
+                site=site_row,
+                lab=lab_row,
+                courier=courier is not None,
+                valid_for=timedelta(hours=hours),
+            )
+        except SetupError as exc:
+            fail(f"无法发放令牌:{exc}", f"cannot issue the token: {exc} [{exc.code}]")
         out = {
             "id": row.id,
             "token": token,
@@ -89,6 +105,7 @@ def tokens_issue(
             "round": round_code,
             "site": site,
             "lab": lab,
+            "courier": courier,
             "expires_at": row.expires_at.isoformat(),
         }
         # Never the token itself: it is a bearer secret shown once.

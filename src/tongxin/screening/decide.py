@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tongxin.screening import checks
+from tongxin.screening import checks, custody
 from tongxin.screening.checks import Rejection, reject
 from tongxin.screening.ledger_state import (
     BoxRow,
@@ -38,7 +38,7 @@ from tongxin.screening.schemas import (
 )
 from tongxin.screening.setup import DeviceScope
 
-_SITE_EVENTS = frozenset({"swab_taken", "tube_closed", "box_sealed", "handover"})
+_SITE_EVENTS = frozenset({"swab_taken", "tube_closed", "box_sealed"})
 _LAB_EVENTS = frozenset({"box_received", "result_reported"})
 
 
@@ -83,6 +83,9 @@ class Decider:
             return None
         if scope.round_id != rnd.id:
             return f"round {rnd.code}"
+        # A courier only carries: pick-ups into its custody are all it records.
+        if scope.courier:
+            return None if kind == "handover" else f"{kind} is not a courier's event"
         if kind in _SITE_EVENTS and scope.site_id is None:
             return f"{kind} needs a site token"
         if kind in _LAB_EVENTS and scope.lab_id is None:
@@ -290,9 +293,13 @@ class Decider:
             if box.state == "received":
                 return Outcome(rnd, reject("box_already_received", box=code))
             boxes.append(box)
+        refused = custody.check_handover(self.st, self.scope, rnd, ev, boxes)
+        if refused:
+            return Outcome(rnd, refused)
 
         def apply() -> None:
             for box in boxes:
+                box.holder = ev.to_party
                 if box.state == "sealed":
                     box.state = "handed_over"
                     box.handed_over_at = ev.at
@@ -330,6 +337,11 @@ class Decider:
             return Outcome(rnd, reject("box_not_handed_over", box=ev.box))
         if box.state == "received":
             return Outcome(rnd, reject("box_already_received", box=ev.box))
+        elsewhere = custody.received_elsewhere(self.st, box, lab_id)
+        if elsewhere is not None:
+            return Outcome(
+                rnd, reject("handover_not_holder", box=ev.box, party=ev.lab, holder=elsewhere)
+            )
         stray = next((b for b in ev.conditions if b not in box.tubes), None)
         if stray is not None:
             return Outcome(rnd, reject("box_tube_unknown", tube=stray, box=ev.box))

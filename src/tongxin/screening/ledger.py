@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from tongxin.privacy.service import key_ring, open_payload, seal_event_payloads
 from tongxin.screening.bulk import insert_rows
-from tongxin.screening.checks import Rejection, reject
+from tongxin.screening.checks import DEVICE_BOUND_CODES, Rejection, reject
+from tongxin.screening.custody_state import load_custody
 from tongxin.screening.decide import Decider, Outcome
 from tongxin.screening.ledger_state import Wants
 from tongxin.screening.models import Box, Event, Handover, HandoverBox, Recall, Swab, Tube
@@ -174,6 +175,9 @@ def _wants(events: Iterable[Any]) -> Wants:
                 w.stations.add(ev.station)
         elif kind == "handover":
             w.boxes.update(ev.boxes)
+            # The boxes' tubes tell which site packed them (a box may name no station).
+            w.received_boxes.update(ev.boxes)
+            w.parties.update((ev.from_party, ev.to_party))
         elif kind == "box_received":
             w.boxes.add(ev.box)
             w.received_boxes.add(ev.box)
@@ -201,6 +205,16 @@ def _at_of(raw: Any, fallback: datetime) -> datetime:
     return fallback
 
 
+# A site's handover PIN is checked, never stored: the ledger keeps this in its place.
+PIN_KEPT_AS = "******"
+
+
+def _without_pin(raw: Any) -> Any:
+    if isinstance(raw, Mapping) and raw.get("type") == "handover" and "pin" in raw:
+        return {**raw, "pin": PIN_KEPT_AS}
+    return raw
+
+
 def _event_row(
     item: _Incoming, outcome: Outcome | None, rejection: Rejection | None, received_at: datetime
 ) -> dict[str, Any]:
@@ -208,7 +222,7 @@ def _event_row(
     ev = item.event
     if ev is not None:
         device, seq, kind, at = ev.device, ev.seq, ev.type, ev.at
-        payload = item.raw
+        payload = _without_pin(item.raw)
     else:
         raw = item.raw if isinstance(item.raw, Mapping) else {}
         device = str(raw.get("device") or "")[:64]
@@ -219,7 +233,9 @@ def _event_row(
         if isinstance(item.raw, Unparsed):
             payload = {"unparsed": item.raw.text[:4000], "where": item.raw.where}
         else:
-            payload = dict(item.raw) if isinstance(item.raw, Mapping) else {"raw": item.raw}
+            payload = (
+                dict(_without_pin(item.raw)) if isinstance(item.raw, Mapping) else {"raw": item.raw}
+            )
     return {
         "id": item.id,
         "device": device,
@@ -360,6 +376,7 @@ def _decide_and_store(
     )
     scoped_rounds = {s.round_id for _n, _i, s in fresh if s is not None}
     state = load_state(conn, wants, round_ids=sorted(scoped_rounds))
+    load_custody(conn, state, wants)
     decider = Decider(state, scope=None, recall_due=recall_due)
     rows = []
     for index, item, scope in fresh:
@@ -527,7 +544,9 @@ def rebuild_projections(
         ring = key_ring(session)
         items = [(row, _parse(open_payload(ring, row.payload))) for row in stored]
         valid = [i.event for _r, i in items if i.event is not None]
-        state = load_state(session.connection(), _wants(valid), round_ids=[round_id])
+        wants = _wants(valid)
+        state = load_state(session.connection(), wants, round_ids=[round_id])
+        load_custody(session.connection(), state, wants)
         decider = Decider(state, scope=None, recall_due=due)
         for row, item in items:
             report.events += 1
@@ -542,8 +561,8 @@ def rebuild_projections(
                 report.accepted += 1
             else:
                 report.rejected += 1
-            # A device token's limits are not in the log, so a scope rejection may replay
-            # as accepted; it still stays rejected.
-            if replayed != row.status and row.code != "scope_denied":
+            # A device token's limits (and a PIN typed) are not in the log, so a rejection
+            # that depended on them may replay as accepted; it still stays rejected.
+            if replayed != row.status and row.code not in DEVICE_BOUND_CODES:
                 report.divergent.append((row.id, row.status, replayed))
         write_state(session.connection(), state)

@@ -33,6 +33,16 @@ class StationInfo:
 
 
 @dataclass
+class SiteInfo:
+    """A site as handovers need it: its code and the hash of its handover PIN."""
+
+    id: int
+    round_id: int
+    code: str
+    pin_hash: str | None
+
+
+@dataclass
 class PersonInfo:
     """A registered resident as pooling and duplicate checks need them."""
 
@@ -105,6 +115,9 @@ class BoxRow:
     received_at: datetime | None = None
     tubes: list[str] = field(default_factory=list)
     dirty: bool = False
+    # Who holds the box: the `to` of its last handover; None while at the site that sealed it.
+    # Not a column: loaded from the handovers, kept in memory for the batch.
+    holder: str | None = None
 
 
 @dataclass
@@ -169,6 +182,8 @@ class Wants:
     id_numbers: set[tuple[str, str]] = field(default_factory=set)
     result_tubes: set[str] = field(default_factory=set)
     recall_tubes: set[str] = field(default_factory=set)
+    # Handover parties: site codes, courier codes (device names) and lab codes.
+    parties: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -189,5 +204,9 @@ class State:
     # Box id -> the lab that received it, for the boxes of tubes whose results the batch names.
     box_labs: dict[int, int | None] = field(default_factory=dict)
     recalls: dict[tuple[str, int], RecallRow] = field(default_factory=dict)
+    sites: dict[tuple[int, str], SiteInfo] = field(default_factory=dict)
+    sites_by_id: dict[int, SiteInfo] = field(default_factory=dict)
+    # (round id, device name) of the round's couriers with a token not revoked.
+    couriers: set[tuple[int, str]] = field(default_factory=set)
     new_swabs: list[dict[str, Any]] = field(default_factory=list)
     new_handovers: list[tuple[dict[str, Any], list[tuple[int, str]]]] = field(default_factory=list)

@@ -97,9 +97,7 @@ class Mismatch:
 
 def mask_name(name: str | None) -> str:
     """Keep a name's first character and hide the rest, as notices show people."""
-    if not name:
-        return ""
-    return name[0] + "*" * max(len(name) - 1, 1)
+    return privacy_rules.mask_name(name)
 
 
 def mask_id_number(number: str | None) -> str | None:

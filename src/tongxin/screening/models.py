@@ -93,6 +93,8 @@ class Site(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
     district_id: Mapped[int] = mapped_column(Integer)
     zone: Mapped[str] = mapped_column(String(16))
+    # argon2 hash of the PIN a courier's device sends with a pick-up (None: not set yet).
+    handover_pin_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class Station(Base):
@@ -310,7 +312,11 @@ class Recall(Base):
 
 
 class DeviceToken(Base):
-    """A field device's bearer token, scoped to a site and a round, with expiry and revocation."""
+    """A field device's bearer token for one round: a site's, a lab's or a courier's.
+
+    A courier token has neither a site nor a lab: it may only record pick-ups from sites
+    (with the site's PIN) into its own custody.
+    """
 
     __tablename__ = "device_tokens"
 
@@ -320,6 +326,7 @@ class DeviceToken(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     lab_id: Mapped[int | None] = mapped_column(ForeignKey("labs.id"))
+    courier: Mapped[bool] = mapped_column(Boolean, default=False)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -205,6 +205,7 @@ def load_state(conn: Connection, wants: Wants, *, round_ids: Iterable[int] = ())
             if t.box_id in box_ids and t.barcode not in box_ids[t.box_id].tubes:
                 box_ids[t.box_id].tubes.append(t.barcode)
     station_ids = {t.station_id for t in st.tubes.values() if t.station_id is not None}
+    station_ids.update(b.station_id for b in st.boxes.values() if b.station_id is not None)
     if wants.stations or station_ids:
         params = {"codes": listed(conn, wants.stations), "ids": listed(conn, station_ids)}
         for sid, code, site_id, rid, zone in conn.execute(

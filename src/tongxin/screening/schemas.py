@@ -79,6 +79,13 @@ class HandoverEvent(_EventBase):
     confirmations: list[Literal["from", "to"]] = Field(
         description="Which parties confirmed; a valid handover has both."
     )
+    pin: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=12,
+        description="The giving site's handover PIN, typed on a courier's device; the server "
+        "checks it (the site's confirmation) and stores it masked.",
+    )
 
 
 Condition = Literal["good", "damaged", "leaked", "missing"]

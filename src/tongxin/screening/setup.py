@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -224,12 +226,16 @@ def issue_tubes(session: Session, *, round: Round, count: int, capacity: int) ->
 
 @dataclass(frozen=True)
 class DeviceScope:
-    """What a device token lets a device do: one round, and one site or one lab."""
+    """What a device token lets a device do: one round, and one site, one lab or a courier.
+
+    A courier (`courier=True`, no site, no lab) may only record pick-ups into its own custody.
+    """
 
     device: str
     round_id: int
     site_id: int | None
     lab_id: int | None
+    courier: bool = False
 
 
 def _hash_token(token: str) -> str:
@@ -244,11 +250,26 @@ def issue_device_token(
     now: datetime,
     site: Site | None = None,
     lab: Lab | None = None,
+    courier: bool = False,
     valid_for: timedelta = timedelta(hours=36),
 ) -> tuple[str, DeviceToken]:
-    """Issue a bearer token for a field device; only its hash is stored."""
-    if (site is None) == (lab is None):
-        raise SetupError("token_scope", "a device token is scoped to exactly one site or one lab")
+    """Issue a bearer token for a field device; only its hash is stored.
+
+    A token is a site's, a lab's or (`courier=True`) a courier's, whose device name is the
+    courier's code: the lab scans it when the courier delivers.
+    """
+    if sum((site is not None, lab is not None, courier)) != 1:
+        raise SetupError(
+            "token_scope", "a device token is scoped to exactly one site, one lab or a courier"
+        )
+    if courier and session.scalar(
+        select(DeviceToken.id).where(
+            DeviceToken.round_id == round.id,
+            DeviceToken.device == device,
+            DeviceToken.courier.is_(False),
+        )
+    ):
+        raise SetupError("token_device", f"device {device!r} already has a site or lab token")
     token = "txd_" + secrets.token_urlsafe(32)
     row = DeviceToken(
         token_hash=_hash_token(token),
@@ -256,6 +277,7 @@ def issue_device_token(
         round_id=round.id,
         site_id=site.id if site else None,
         lab_id=lab.id if lab else None,
+        courier=courier,
         issued_at=now,
         expires_at=now + valid_for,
     )
@@ -278,18 +300,26 @@ def scopes_for_tokens(
     conn = session.connection()
     # Every capture request group asks this first: a reused Core statement, not an ORM load.
     stmt = prepared(conn, "device-tokens", _tokens_stmt)
-    for token_hash, device, round_id, site_id, lab_id, revoked_at, expires_at in conn.execute(
-        stmt, {"hashes": listed(conn, hashed)}
-    ).tuples():
+    rows = conn.execute(stmt, {"hashes": listed(conn, hashed)}).tuples()
+    for token_hash, device, round_id, site_id, lab_id, courier, revoked_at, expires_at in rows:
         if revoked_at is None and expires_at > now:
-            found[hashed[token_hash]] = DeviceScope(device, round_id, site_id, lab_id)
+            found[hashed[token_hash]] = DeviceScope(
+                device, round_id, site_id, lab_id, bool(courier)
+            )
     return found
 
 
 def _tokens_stmt(pg: bool) -> Any:
     t = DeviceToken
     return select(
-        t.token_hash, t.device, t.round_id, t.site_id, t.lab_id, t.revoked_at, t.expires_at
+        t.token_hash,
+        t.device,
+        t.round_id,
+        t.site_id,
+        t.lab_id,
+        t.courier,
+        t.revoked_at,
+        t.expires_at,
     ).where(any_of(pg, t.token_hash, "hashes"))
 
 
@@ -300,3 +330,27 @@ def revoke_device_token(session: Session, *, token_id: int, now: datetime) -> No
         raise SetupError("token_unknown", f"no device token {token_id}")
     row.revoked_at = now
     session.flush()
+
+
+# Six digits: typed on a courier's phone at the site's table. Guessing is slow (argon2) and
+# every wrong try is kept as a rejected event that the round's rejected page shows.
+PIN_DIGITS = 6
+_pin_hasher = PasswordHasher()
+
+
+def set_site_pin(session: Session, *, site: Site) -> str:
+    """Give a site a new random handover PIN and return it (only its argon2 hash is stored)."""
+    pin = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS))
+    site.handover_pin_hash = _pin_hasher.hash(pin)
+    session.flush()
+    return pin
+
+
+def pin_matches(pin_hash: str | None, pin: str | None) -> bool:
+    """Tell whether a PIN matches a site's stored hash (no PIN set never matches)."""
+    if not pin_hash or not pin:
+        return False
+    try:
+        return bool(_pin_hasher.verify(pin_hash, pin))
+    except (VerificationError, InvalidHashError):
+        return False

@@ -110,6 +110,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from tongxin.registry import api as registry_api
     from tongxin.registry import pages as registry_pages
     from tongxin.screening import api as screening_api
+    from tongxin.screening import api_field as screening_api_field
     from tongxin.screening import api_results as screening_api_results
     from tongxin.screening import pages as screening_pages
 
@@ -122,6 +123,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(registry_pages.router)
     app.include_router(registry_api.router)
     app.include_router(screening_api_results.router)
+    app.include_router(screening_api_field.router)
     app.include_router(screening_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(field_api.router, responses=error_responses(401))

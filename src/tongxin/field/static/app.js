@@ -144,11 +144,23 @@ async function updateContext() {
   return answer;
 }
 
+// The kind of device a token is for: its tabs and the screen it opens on.
+export function deviceKind(context) {
+  if (context.site) return "site";
+  if (context.courier) return "courier";
+  return context.lab ? "lab" : null;
+}
+
 async function enter(context) {
   shell.context = context;
   configureQueue({ token: await getToken(), device: context.device, round: context.round.code });
   startSync();
   syncNow(); // a new token after a refused one: send what waited at once
+  const kind = deviceKind(context);
+  document.querySelector("#tabs").dataset.kind = kind || "";
+  for (const button of document.querySelectorAll("#tabs [data-kind]")) {
+    button.hidden = button.dataset.kind !== kind;
+  }
   go(shell.startView(context));
 }
 
@@ -203,7 +215,9 @@ async function boot() {
   }
   onChange((status) => {
     drawStatus(status);
-    if (current === "rejected" || current === "sampler" || current === "box") shell.refresh();
+    if (["rejected", "sampler", "box", "pickup", "deliver", "lab"].includes(current)) {
+      shell.refresh();
+    }
   });
   const fromLink = tokenFromFragment();
   if (fromLink) await setToken(fromLink);
@@ -250,7 +264,11 @@ function drawDevice() {
 }
 
 // Screens register themselves before the shell starts: [module, its mount function].
-const SCREENS = [["./sampler.js", "mountSampler"]];
+const SCREENS = [
+  ["./sampler.js", "mountSampler"],
+  ["./courier.js", "mountCourier"],
+  ["./lab.js", "mountLab"],
+];
 
 Promise.all(
   SCREENS.map(([path, mount]) =>

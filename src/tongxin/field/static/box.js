@@ -117,6 +117,12 @@ export function mountBox(deps) {
     $("#box-scan").value = "";
     if (text.trim()) serial(() => addToBox(text));
   });
-  $("#box-code-form").addEventListener("submit", (e) => serial(() => setBox(e)));
-  $("#seal-form").addEventListener("submit", (e) => serial(() => seal(e)));
+  $("#box-code-form").addEventListener("submit", (e) => {
+    e.preventDefault(); // at once: serial() may run the handler after the browser submits
+    serial(() => setBox(e));
+  });
+  $("#seal-form").addEventListener("submit", (e) => {
+    e.preventDefault(); // at once: serial() may run the handler after the browser submits
+    serial(() => seal(e));
+  });
 }

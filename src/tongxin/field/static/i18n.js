@@ -4,6 +4,7 @@
 //
 //   t(key, params) -> text        "{name}" placeholders are filled from params.
 //   extend(messages)              other screens add their keys: {key: {zh, en}}.
+//   extendHints(hints)            other screens add hints for their codes: {code: {zh, en}}.
 //   hint(code) -> text            what the sampler should do about a rejection code.
 
 const MESSAGES = {
@@ -128,6 +129,10 @@ const lang = () => (document.documentElement.lang || "zh").toLowerCase().startsW
 
 export function extend(messages) {
   Object.assign(MESSAGES, messages);
+}
+
+export function extendHints(hints) {
+  Object.assign(HINTS, hints);
 }
 
 export function t(key, params = {}) {

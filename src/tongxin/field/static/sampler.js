@@ -277,8 +277,14 @@ export function mountSampler(shellApi) {
   mountBox({ ui, serial });
   mountRejected({ ui, serial });
   onEnter($("#scan-form"), $("#scan"), handleScan);
-  $("#walk-in-form").addEventListener("submit", (e) => serial(() => walkIn(e)));
-  $("#close-short-form").addEventListener("submit", (e) => serial(() => closeShort(e)));
+  $("#walk-in-form").addEventListener("submit", (e) => {
+    e.preventDefault(); // at once: serial() may run the handler after the browser submits
+    serial(() => walkIn(e));
+  });
+  $("#close-short-form").addEventListener("submit", (e) => {
+    e.preventDefault(); // at once: serial() may run the handler after the browser submits
+    serial(() => closeShort(e));
+  });
   $("#walk-in-open").addEventListener("click", () => {
     $("#walk-in-form").hidden = !$("#walk-in-form").hidden;
     $("#close-short-form").hidden = true;
