@@ -8,6 +8,7 @@
 import { kvGet, kvSet } from "./db.js";
 import { enqueue } from "./queue.js";
 import { checkBoxTube, checkSeal, classify, deviceView, getStation } from "./context.js";
+import { onEnter, removableItem } from "./forms.js";
 import { t } from "./i18n.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -93,30 +94,14 @@ async function drawBox() {
   if (draft.box && !$("#box-code").value) $("#box-code").value = draft.box;
   tid("box-listed").textContent = draft.tubes.length;
   tid("box-tubes").replaceChildren(
-    ...draft.tubes.map((barcode) => {
-      const li = document.createElement("li");
-      li.textContent = barcode;
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "fx-link";
-      remove.textContent = "✕";
-      remove.setAttribute("aria-label", `remove ${barcode}`);
-      remove.addEventListener("click", () => serial(() => removeFromBox(barcode)));
-      li.append(" ", remove);
-      return li;
-    })
+    ...draft.tubes.map((barcode) => removableItem(barcode, () => removeFromBox(barcode), serial))
   );
 }
 
 export function mountBox(deps) {
   ({ ui, serial } = deps);
   ui.registerView("box", { show: () => serial(drawBox) });
-  $("#box-scan-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = $("#box-scan").value;
-    $("#box-scan").value = "";
-    if (text.trim()) serial(() => addToBox(text));
-  });
+  onEnter($("#box-scan-form"), $("#box-scan"), addToBox, serial);
   $("#box-code-form").addEventListener("submit", (e) => {
     e.preventDefault(); // at once: serial() may run the handler after the browser submits
     serial(() => setBox(e));

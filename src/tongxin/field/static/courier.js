@@ -10,6 +10,7 @@
 import { kvGet, kvSet } from "./db.js";
 import { enqueue, localEvents } from "./queue.js";
 import { getToken } from "./context.js";
+import { onEnter, removableItem, serialQueue } from "./forms.js";
 import { extend, extendHints, t } from "./i18n.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -65,16 +66,7 @@ extendHints({
 });
 
 let ui = null;
-let busy = Promise.resolve();
-
-function serial(work) {
-  // A wedge scanner types a code and Enter faster than IndexedDB answers: one at a time.
-  busy = busy.then(work, work).catch((err) => {
-    console.error(err);
-    ui.say(String(err), "bad");
-  });
-  return busy;
-}
+let serial = null; // scans one at a time (forms.serialQueue), made at mount
 
 async function draft() {
   return kvGet(DRAFT, { site: "", boxes: [] });
@@ -136,20 +128,7 @@ async function confirmPickup() {
   await drawPickup();
 }
 
-function boxItem(text, onRemove) {
-  const li = document.createElement("li");
-  li.textContent = text;
-  if (onRemove) {
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.className = "fx-link";
-    remove.textContent = "✕";
-    remove.setAttribute("aria-label", `remove ${text}`);
-    remove.addEventListener("click", () => serial(onRemove));
-    li.append(" ", remove);
-  }
-  return li;
-}
+const boxItem = (text, onRemove) => removableItem(text, onRemove, serial);
 
 async function drawPickup() {
   const d = await draft();
@@ -234,17 +213,9 @@ async function drawDeliver() {
   );
 }
 
-function onEnter(form, input, handle) {
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = input.value;
-    input.value = "";
-    if (text.trim()) serial(() => handle(text));
-  });
-}
-
 export function mountCourier(shellApi) {
   ui = shellApi;
+  serial = serialQueue((message, kind) => ui.say(message, kind));
   const opensOn = ui.shell.startView;
   ui.shell.startView = (context) => (context.courier ? "pickup" : opensOn(context));
   ui.registerView("pickup", { show: () => serial(drawPickup) });
@@ -256,9 +227,9 @@ export function mountCourier(shellApi) {
         await drawDeliver();
       }),
   });
-  onEnter($("#pickup-site-form"), $("#pickup-site"), setSite);
+  onEnter($("#pickup-site-form"), $("#pickup-site"), setSite, serial);
   $("#pickup-site").addEventListener("change", (e) => serial(() => setSite(e.target.value)));
-  onEnter($("#pickup-scan-form"), $("#pickup-scan"), addBox);
+  onEnter($("#pickup-scan-form"), $("#pickup-scan"), addBox, serial);
   $("#pickup-confirm-form").addEventListener("submit", (e) => {
     // At once, not inside serial(): queued work runs after the browser has submitted the form.
     e.preventDefault();

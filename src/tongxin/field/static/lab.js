@@ -10,6 +10,7 @@
 import { kvGet, kvSet } from "./db.js";
 import { enqueue, localEvents, syncNow } from "./queue.js";
 import { getToken } from "./context.js";
+import { onEnter, removableItem, serialQueue } from "./forms.js";
 import { extend, t } from "./i18n.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -52,15 +53,7 @@ extend({
 });
 
 let ui = null;
-let busy = Promise.resolve();
-
-function serial(work) {
-  busy = busy.then(work, work).catch((err) => {
-    console.error(err);
-    ui.say(String(err), "bad");
-  });
-  return busy;
-}
+let serial = null; // scans one at a time (forms.serialQueue), made at mount
 
 const english = () => document.documentElement.lang.startsWith("en");
 
@@ -158,20 +151,7 @@ async function signOff(box) {
   await drawLab();
 }
 
-function listItem(text, onRemove) {
-  const li = document.createElement("li");
-  li.textContent = text;
-  if (onRemove) {
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.className = "fx-link";
-    remove.textContent = "✕";
-    remove.setAttribute("aria-label", `remove ${text}`);
-    remove.addEventListener("click", () => serial(onRemove));
-    li.append(" ", remove);
-  }
-  return li;
-}
+const listItem = (text, onRemove) => removableItem(text, onRemove, serial);
 
 function receiptCard(box, chosen) {
   const card = document.createElement("article");
@@ -314,17 +294,9 @@ async function uploadResults() {
   $("#results-file").value = "";
 }
 
-function onEnter(form, input, handle) {
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = input.value;
-    input.value = "";
-    if (text.trim()) serial(() => handle(text));
-  });
-}
-
 export function mountLab(shellApi) {
   ui = shellApi;
+  serial = serialQueue((message, kind) => ui.say(message, kind));
   const opensOn = ui.shell.startView;
   ui.shell.startView = (context) => (context.lab ? "lab" : opensOn(context));
   ui.registerView("lab", {
@@ -336,8 +308,8 @@ export function mountLab(shellApi) {
       }),
   });
   ui.registerView("results", { show: () => undefined });
-  onEnter($("#lab-courier-form"), $("#lab-courier"), setCourier);
-  onEnter($("#lab-scan-form"), $("#lab-scan"), addBox);
+  onEnter($("#lab-courier-form"), $("#lab-courier"), setCourier, serial);
+  onEnter($("#lab-scan-form"), $("#lab-scan"), addBox, serial);
   $("#lab-handover").addEventListener("click", () => serial(takeOver));
   $("#results-form").addEventListener("submit", (e) => {
     // At once, not inside serial(): queued work runs after the browser has submitted the form.

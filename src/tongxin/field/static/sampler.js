@@ -22,6 +22,7 @@ import {
   setStation,
   viewKnowing,
 } from "./context.js";
+import { onEnter, serialQueue } from "./forms.js";
 import { t } from "./i18n.js";
 import { mountBox } from "./box.js";
 import { mountRejected } from "./rejected.js";
@@ -31,17 +32,7 @@ const tid = (id) => document.querySelector(`[data-testid=${id}]`);
 
 let ui = null; // {registerView, go, say, shell}
 let person = null; // {wire, label, capacity, note}
-let busy = Promise.resolve();
-
-function serial(work) {
-  // Scans arrive faster than IndexedDB answers (a wedge scanner types a code and Enter in
-  // milliseconds): handle them strictly one after another, in the order scanned.
-  busy = busy.then(work, work).catch((err) => {
-    console.error(err);
-    ui.say(String(err), "bad");
-  });
-  return busy;
-}
+let serial = null; // scans one at a time (forms.serialQueue), made at mount
 
 function capacityText(capacity) {
   if (capacity === 0) return t("person.household");
@@ -262,21 +253,13 @@ async function scanWithCamera(onCode) {
 
 // --- wiring -------------------------------------------------------------------------------
 
-function onEnter(form, input, handle) {
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = input.value;
-    input.value = "";
-    if (text.trim()) serial(() => handle(text));
-  });
-}
-
 export function mountSampler(shellApi) {
   ui = shellApi;
+  serial = serialQueue((message, kind) => ui.say(message, kind));
   ui.registerView("sampler", { show: () => serial(drawSampler) });
   mountBox({ ui, serial });
   mountRejected({ ui, serial });
-  onEnter($("#scan-form"), $("#scan"), handleScan);
+  onEnter($("#scan-form"), $("#scan"), handleScan, serial);
   $("#walk-in-form").addEventListener("submit", (e) => {
     e.preventDefault(); // at once: serial() may run the handler after the browser submits
     serial(() => walkIn(e));
