@@ -13,7 +13,7 @@ from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission
 from tongxin.audit.context import web_actor
 from tongxin.privacy.rules import Detail, shown
-from tongxin.privacy.service import RevealRefused, view_record
+from tongxin.privacy.service import RevealRefused
 from tongxin.registry import queries, search
 from tongxin.registry.models import Resident
 from tongxin.registry.schemas import AreaNode, AreaOut, AreaTree, ResidentOut, ResidentPage
@@ -168,25 +168,23 @@ def get_resident(
     The ID number is masked unless `show=id_number` and the caller's role may see it (403
     otherwise); the phone is whole for roles that call people. Full values are noted.
     """
-    resident = search.visible_resident(session, scope, resident_code)
-    if resident is None:
-        raise HTTPException(status_code=404, detail="resident not found")
-    search.record_full_read(
-        session, actor=web_actor(request, user), resident=resident, now=datetime.now(UTC)
-    )
     try:
-        view = view_record(
+        opened = search.open_record(
             session,
+            scope,
+            resident_code,
+            actor=web_actor(request, user),
             viewer=request_viewer(request),
-            target=f"resident {resident.resident_code}",
-            has_phone=bool(resident.phone),
             reveal_id=show == Detail.ID_NUMBER.value,
-            area=resident.community_id,
+            now=datetime.now(UTC),
         )
     except RevealRefused:
         raise HTTPException(
             status_code=403, detail="your role may not see full ID numbers"
         ) from None
+    if opened is None:
+        raise HTTPException(status_code=404, detail="resident not found")
+    resident, view = opened
     settings: Settings = request.app.state.settings
     groups = search.resident_groups(
         resident, today=date.today(), elderly_age=settings.elderly_age, child_age=settings.child_age

@@ -17,7 +17,7 @@ from tongxin.accounts.rules import Permission
 from tongxin.audit.context import web_actor
 from tongxin.audit.service import record
 from tongxin.privacy.rules import Detail, shown
-from tongxin.privacy.service import RevealRefused, view_record
+from tongxin.privacy.service import RevealRefused
 from tongxin.registry import cards, queries, search
 from tongxin.registry.models import Area
 from tongxin.registry.rules import AreaLevel
@@ -212,23 +212,21 @@ def resident_page(
     The ID number is masked; roles that need it get a "显示完整" link (`?show=id_number`),
     and the phone is whole for roles that call people. Every full value shown is noted.
     """
-    resident = search.visible_resident(session, scope, resident_code)
-    if resident is None:
-        raise HTTPException(status_code=404)
-    search.record_full_read(
-        session, actor=web_actor(request, user), resident=resident, now=datetime.now(UTC)
-    )
     try:
-        view = view_record(
+        opened = search.open_record(
             session,
+            scope,
+            resident_code,
+            actor=web_actor(request, user),
             viewer=request_viewer(request),
-            target=f"resident {resident.resident_code}",
-            has_phone=bool(resident.phone),
             reveal_id=show == Detail.ID_NUMBER.value,
-            area=resident.community_id,
+            now=datetime.now(UTC),
         )
     except RevealRefused:
         raise HTTPException(status_code=403) from None
+    if opened is None:
+        raise HTTPException(status_code=404)
+    resident, view = opened
     settings = _settings(request)
     detail = search.resident_detail(
         session,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tongxin.audit.context import Actor
 from tongxin.audit.service import record
-from tongxin.privacy.service import id_number_hash
+from tongxin.privacy.service import RecordView, Viewer, id_number_hash, view_record
 from tongxin.registry import rules
 from tongxin.registry.models import Area, Household, Residence, Resident
 from tongxin.registry.queries import Scope, residents_under, visible_area
@@ -319,6 +319,37 @@ def record_full_read(session: Session, *, actor: Actor, resident: Resident, now:
         area=household.area_id if household is not None else resident.community_id,
         now=now,
     )
+
+
+def open_record(
+    session: Session,
+    scope: Scope,
+    code: str,
+    *,
+    actor: Actor,
+    viewer: Viewer,
+    reveal_id: bool,
+    now: datetime,
+) -> tuple[Resident, RecordView] | None:
+    """Open one resident's record for a reader (page or API): None when out of their scope.
+
+    The read is logged, then what the record shows whole is decided and each full value
+    noted (`privacy.service.view_record`); asking for an ID number the role may not see
+    raises `RevealRefused`.
+    """
+    resident = visible_resident(session, scope, code)
+    if resident is None:
+        return None
+    record_full_read(session, actor=actor, resident=resident, now=now)
+    view = view_record(
+        session,
+        viewer=viewer,
+        target=f"resident {resident.resident_code}",
+        has_phone=bool(resident.phone),
+        reveal_id=reveal_id,
+        area=resident.community_id,
+    )
+    return resident, view
 
 
 def resident_detail(
