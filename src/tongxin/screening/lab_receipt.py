@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from tongxin.screening.models import Box, Handover, HandoverBox, Lab, Tube
@@ -36,6 +36,15 @@ def _tubes_of(session: Session, box_ids: list[int]) -> dict[int, list[Tube]]:
     return out
 
 
+def _handed_to(round_id: int, party: str | None) -> Select[tuple[int]]:
+    """The ids of the round's boxes ever handed over to this party."""
+    return (
+        select(HandoverBox.box_id)
+        .join(Handover, Handover.id == HandoverBox.handover_id)
+        .where(Handover.round_id == round_id, Handover.to_party == party)
+    )
+
+
 def lab_boxes(session: Session, *, round_id: int, lab_id: int) -> list[dict[str, Any]]:
     """List the boxes of a round handed over to a lab (or received by it), with their tubes.
 
@@ -43,11 +52,7 @@ def lab_boxes(session: Session, *, round_id: int, lab_id: int) -> list[dict[str,
     the tubes expected but not there; `expected` is the count written on the box.
     """
     lab_code = session.scalar(select(Lab.code).where(Lab.id == lab_id))
-    handed = (
-        select(HandoverBox.box_id)
-        .join(Handover, Handover.id == HandoverBox.handover_id)
-        .where(Handover.round_id == round_id, Handover.to_party == lab_code)
-    )
+    handed = _handed_to(round_id, lab_code)
     boxes = list(
         session.scalars(
             select(Box)
@@ -83,11 +88,7 @@ def lab_boxes(session: Session, *, round_id: int, lab_id: int) -> list[dict[str,
 
 def courier_boxes(session: Session, *, round_id: int, courier: str) -> list[dict[str, Any]]:
     """List the boxes a courier holds now (its pick-ups not yet handed on), with tube counts."""
-    picked = (
-        select(HandoverBox.box_id)
-        .join(Handover, Handover.id == HandoverBox.handover_id)
-        .where(Handover.round_id == round_id, Handover.to_party == courier)
-    )
+    picked = _handed_to(round_id, courier)
     boxes = list(
         session.scalars(
             select(Box)
