@@ -12,7 +12,8 @@ import gc
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any
@@ -46,30 +47,32 @@ def run_city_bench(
     # Processor time per stage (this process, every thread): on a shared machine wall time
     # also counts waiting for a core, processor time does not.
     cpu: dict[str, float] = {}
+
+    @contextmanager
+    def timed(stage: str) -> Iterator[None]:
+        clock, cpu_clock = time.perf_counter(), time.process_time()
+        yield
+        seconds[stage] = time.perf_counter() - clock
+        cpu[stage] = time.process_time() - cpu_clock
+
     statuses: Counter[str] = Counter()
     load_before = os.getloadavg()[0]
     with temporary_database(engine_name, database_url) as engine:
-        clock, cpu_clock = time.perf_counter(), time.process_time()
         step(f"build: demo district of {people} residents")
-        build_district(engine, residents=people, seed=seed)
-        seconds["build"] = time.perf_counter() - clock
-        cpu["build"] = time.process_time() - cpu_clock
+        with timed("build"):
+            build_district(engine, residents=people, seed=seed)
 
-        clock, cpu_clock = time.perf_counter(), time.process_time()
         step("setup: round, sites, stations, tubes")
-        rng = Random(seed)
-        bench_round = setup_round(
-            engine, rng=rng, now=datetime.now(UTC), positive_rate=positive_rate
-        )
-        seconds["setup"] = time.perf_counter() - clock
-        cpu["setup"] = time.process_time() - cpu_clock
+        with timed("setup"):
+            rng = Random(seed)
+            bench_round = setup_round(
+                engine, rng=rng, now=datetime.now(UTC), positive_rate=positive_rate
+            )
 
-        clock, cpu_clock = time.perf_counter(), time.process_time()
         step("simulate: the round's event stream")
-        sim = simulate_round(bench_round.facts, rng)
-        stages = by_stage(sim.events)
-        seconds["simulate"] = time.perf_counter() - clock
-        cpu["simulate"] = time.process_time() - cpu_clock
+        with timed("simulate"):
+            sim = simulate_round(bench_round.facts, rng)
+            stages = by_stage(sim.events)
 
         # The simulated stream stays in memory; keep it out of the cyclic collector's passes.
         gc.collect()
@@ -79,25 +82,20 @@ def run_city_bench(
             for stage in STAGE_ORDER:
                 events = stages[stage]
                 step(f"{stage}: {len(events)} events")
-                clock, cpu_clock = time.perf_counter(), time.process_time()
-                for i in range(0, len(events), batch):
-                    with session_scope(factory) as session:
-                        received = datetime.now(UTC)
-                        for answer in ingest_events(
-                            session, events=events[i : i + batch], received_at=received
-                        ):
-                            statuses[answer.status] += 1
-                seconds[stage] = time.perf_counter() - clock
-                cpu[stage] = time.process_time() - cpu_clock
+                with timed(stage):
+                    for i in range(0, len(events), batch):
+                        with session_scope(factory) as session:
+                            received = datetime.now(UTC)
+                            for answer in ingest_events(
+                                session, events=events[i : i + batch], received_at=received
+                            ):
+                                statuses[answer.status] += 1
 
         step("reconcile")
-        clock, cpu_clock = time.perf_counter(), time.process_time()
-        with session_scope(factory) as session:
+        with timed("reconcile"), session_scope(factory) as session:
             result = reconcile(
                 session, round_id=bench_round.round_id, now=ROUND_START + timedelta(hours=48)
             )
-        seconds["reconcile"] = time.perf_counter() - clock
-        cpu["reconcile"] = time.process_time() - cpu_clock
 
     counts = result.counts()
     ingest_s = sum(seconds[s] for s in STAGE_ORDER)
