@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tongxin import migrate
 from tongxin.db import make_engine, make_sessionmaker, session_scope
 from tongxin.models import metadata
-from tongxin.settings import Settings
+from tongxin.settings import Settings, get_settings
 
 
 def engine_under_test() -> str:
@@ -102,6 +102,15 @@ def db(engine: Engine) -> Iterator[Engine]:
     """The migrated engine, emptied after the test."""
     yield engine
     _empty_all_tables(engine)
+
+
+@pytest.fixture
+def commands_use_test_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point `tongxin` commands run in-process at the test database, settings read afresh."""
+    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -13,18 +13,14 @@ from typer.testing import CliRunner
 from tests.web.conftest import post_form
 from tongxin.cli import build
 from tongxin.registry.models import Resident
-from tongxin.settings import get_settings
 
 NEIGHBOUR = "居民100"  # lives in 尖山社区; the worker's own residents are 居民0-29
 
 
 @pytest.fixture
-def cli(database_url, monkeypatch):
+def cli(commands_use_test_db):
     """A CLI runner on the test database."""
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     yield CliRunner()
-    get_settings.cache_clear()
 
 
 def _run(runner, *args):

@@ -13,22 +13,18 @@ from tests.factories.screening import build_round
 from tongxin.accounts.models import User
 from tongxin.cli import build
 from tongxin.db import make_sessionmaker, session_scope
-from tongxin.settings import get_settings
 
 COMMUNITY_A, COMMUNITY_B = "520113001001", "520113001002"
 PASSWORD = "tongxin-test-1"
 
 
 @pytest.fixture
-def cli(db, database_url, monkeypatch):
+def cli(db, commands_use_test_db):
     """A runner on the test database with a round over two communities."""
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     with session_scope(make_sessionmaker(db)) as s:
         r = build_round(s, residents=5)
         add_residents(s, r.tree.other_household, 3, start=100)
     yield CliRunner()
-    get_settings.cache_clear()
 
 
 def run(runner, *args):

@@ -12,23 +12,19 @@ from tongxin.cli import build
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry.cards import qr_svg
 from tongxin.registry.models import Resident
-from tongxin.settings import get_settings
 
 BUILDING, OTHER_BUILDING = "520113001001-01-01", "520113001002-01-01"
 PASSWORD = "tongxin-test-1"
 
 
 @pytest.fixture
-def cli(db, database_url, monkeypatch):
+def cli(db, commands_use_test_db):
     """A runner on the test database: 10 residents in building 1 (one room), 3 in building 2."""
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     with session_scope(make_sessionmaker(db)) as s:
         tree = build_tree(s)
         add_residents(s, tree.household, 10)
         add_residents(s, tree.other_household, 3, start=100)
     yield CliRunner()
-    get_settings.cache_clear()
 
 
 def run(runner, *args):

@@ -13,7 +13,6 @@ from tongxin.cli import build
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry.models import Resident
 from tongxin.registry.rules import Gender
-from tongxin.settings import get_settings
 
 HEADER = ["姓名", "性别", "出生日期", "身份证号", "手机号", "小区", "楼栋", "单元", "房号"]
 GOOD = [
@@ -43,14 +42,11 @@ GOOD = [
 
 
 @pytest.fixture
-def cli(db, database_url, monkeypatch):
+def cli(db, commands_use_test_db):
     """A runner whose commands use the test database, with the small tree committed."""
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     with session_scope(make_sessionmaker(db)) as s:
         build_tree(s)
     yield CliRunner()
-    get_settings.cache_clear()
 
 
 def run(runner, *args):

@@ -13,21 +13,17 @@ from tongxin.db import make_sessionmaker, session_scope
 from tongxin.screening import rules
 from tongxin.screening.models import DeviceToken, Round, Station, Tube
 from tongxin.screening.setup import scope_for_token
-from tongxin.settings import get_settings
 
 COMMUNITY = "520113001001"
 OTHER = "520113001002"
 
 
 @pytest.fixture
-def cli(db, database_url, monkeypatch):
+def cli(db, commands_use_test_db):
     """A runner whose commands use the test database, with the small tree committed."""
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     with session_scope(make_sessionmaker(db)) as s:
         build_tree(s)
     yield CliRunner()
-    get_settings.cache_clear()
 
 
 def run(runner, *args):

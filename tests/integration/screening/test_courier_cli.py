@@ -13,18 +13,14 @@ from tongxin.cli import build
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.screening.models import DeviceToken, Site
 from tongxin.screening.setup import pin_matches, scope_for_token
-from tongxin.settings import get_settings
 
 
 @pytest.fixture
-def cli(db, database_url, monkeypatch):
+def cli(db, commands_use_test_db):
     """A runner on the test database with the factory round (site S1, lab LAB1)."""
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     with session_scope(make_sessionmaker(db)) as s:
         build_round(s, residents=1)
     yield CliRunner()
-    get_settings.cache_clear()
 
 
 def run(runner, *args):

@@ -14,19 +14,15 @@ from tongxin.cli import build
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.registry.rules import resident_code
 from tongxin.screening.models import Event, Tube
-from tongxin.settings import get_settings
 
 CODES = [resident_code(10_000 + i) for i in range(30)]
 
 
 @pytest.fixture
-def rs(db, database_url, monkeypatch) -> RoundSetup:
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
+def rs(db, commands_use_test_db) -> RoundSetup:
     with session_scope(make_sessionmaker(db)) as s:
         r = build_round(s)
     yield r
-    get_settings.cache_clear()
 
 
 def run(*args: object) -> dict | list:

@@ -20,7 +20,6 @@ from tests.integration.screening.custody import (
 )
 from tongxin.cli import build
 from tongxin.db import make_sessionmaker, session_scope
-from tongxin.settings import get_settings
 
 COUNTS = [
     "people_sampled",
@@ -39,10 +38,8 @@ COUNTS = [
 
 
 @pytest.fixture
-def cli(db, database_url, monkeypatch):
+def cli(db, commands_use_test_db):
     """A runner on the test database with a whole round plus one box stuck in transit."""
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     with session_scope(make_sessionmaker(db)) as s:
         r = build_round(s)
         complete_round(s, r)
@@ -51,7 +48,6 @@ def cli(db, database_url, monkeypatch):
         close(s, r.tubes10[5])
         hand_over(s, r, seal(s, r, "B9", [r.tubes10[5]]))
     yield CliRunner()
-    get_settings.cache_clear()
 
 
 def run(runner, *args):

@@ -16,7 +16,6 @@ from tongxin.screening.hl7 import parse_oru
 from tongxin.screening.ledger import ingest_events
 from tongxin.screening.models import Event, Recall, Tube
 from tongxin.screening.results import import_results, parse_table
-from tongxin.settings import get_settings
 
 RECEIVED = ROUND_START + timedelta(hours=5)
 
@@ -144,14 +143,11 @@ def test_the_same_results_by_hl7_after_a_file_are_duplicates(session):
 
 
 @pytest.fixture
-def cli(db, database_url, monkeypatch):
+def cli(db, commands_use_test_db):
     """A runner on the test database, with a round whose first box reached LAB1."""
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     with session_scope(make_sessionmaker(db)) as s:
         lab = build_lab_round(s)
     yield CliRunner(), lab
-    get_settings.cache_clear()
 
 
 def run(runner, *args):

@@ -10,18 +10,14 @@ from typer.testing import CliRunner
 
 from tongxin.cli import build
 from tongxin.screening.simulate import RoundFacts, StationPlan, simulate_round, walk_ins
-from tongxin.settings import get_settings
 
 COMMUNITY = "520113001001"  # the demo district's first community
 
 
 @pytest.fixture
-def cli(db, database_url, monkeypatch):
+def cli(db, commands_use_test_db):
     """A runner whose commands use the (empty, migrated) test database."""
-    monkeypatch.setenv("TONGXIN_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     yield CliRunner()
-    get_settings.cache_clear()
 
 
 def run(runner, *args):
