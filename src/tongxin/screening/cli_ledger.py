@@ -7,35 +7,26 @@ event already stored, so a dump can always be re-ingested whole.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+from tongxin.screening.cli_setup import emit, fail
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 app = typer.Typer()
 
-EXIT_USAGE = 2
 # Events per transaction. Bigger batches share each commit's page writes and each lookup
 # query over more events (5,000 instead of 1,000 made the service path 20 % faster on
 # SQLite and about 1.8x on PostgreSQL, docs/benchmarks.md); the cost is that the writer lock
 # is held for a few tenths of a second per batch, during which live capture requests wait.
 BATCH = 5000
-
-
-def _fail(zh: str, en: str) -> NoReturn:
-    typer.echo(f"错误 {zh}\nerror {en}", err=True)
-    raise typer.Exit(EXIT_USAGE)
-
-
-def _emit(data: Any, *, as_json: bool, text: str) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
 
 
 def read_ndjson(path: Path, batch: int = BATCH) -> Iterator[list[Any]]:
@@ -84,7 +75,7 @@ def ingest(
     from tongxin.settings import get_settings
 
     if not file.is_file():
-        _fail(f"找不到文件 {file}", f"no such file: {file}")
+        fail(f"找不到文件 {file}", f"no such file: {file}")
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     engine = make_engine(get_settings())
     factory = make_sessionmaker(engine)
@@ -113,7 +104,7 @@ def ingest(
                 bar.advance(task, len(events))
     finally:
         engine.dispose()
-    _emit(
+    emit(
         counts,
         as_json=as_json,
         text=f"接收 {counts['accepted']},重复 {counts['duplicate']},拒收 {counts['rejected']}"
@@ -141,7 +132,7 @@ def events(
         try:
             rnd = round_by_code(session, round_code)
         except SetupError:
-            _fail(f"未知的轮次 {round_code}", f"unknown round {round_code}")
+            fail(f"未知的轮次 {round_code}", f"unknown round {round_code}")
         if rejected:
             rows = list_rejected(session, round_id=rnd.id)[:limit]
         else:
@@ -176,7 +167,7 @@ def events(
         f"\t{e['message'] or ''}"
         for e in out
     ]
-    _emit(out, as_json=as_json, text="\n".join(lines) or "(无 none)")
+    emit(out, as_json=as_json, text="\n".join(lines) or "(无 none)")
 
 
 @app.command("resolve")
@@ -197,7 +188,7 @@ def resolve(
                 session, event_id=event_id, by=by, resolution=note, now=datetime.now(UTC)
             )
         except LedgerError as exc:
-            _fail(f"无法处理事件 {event_id}({exc.code})", str(exc))
+            fail(f"无法处理事件 {event_id}({exc.code})", str(exc))
         data = {"id": event.id, "code": event.code, "resolved_by": event.resolved_by}
         record_command(
             session,
@@ -207,7 +198,7 @@ def resolve(
             area=_district_of(session, event.round_id),
             after={**data, "resolution": note},
         )
-    _emit(data, as_json=as_json, text=f"已处理 resolved {event_id}")
+    emit(data, as_json=as_json, text=f"已处理 resolved {event_id}")
 
 
 @app.command("resubmit")
@@ -225,7 +216,7 @@ def resubmit(
         try:
             answer = resubmit_event(session, event_id=event_id, by=by, now=datetime.now(UTC))
         except LedgerError as exc:
-            _fail(f"无法重新判定事件 {event_id}({exc.code})", str(exc))
+            fail(f"无法重新判定事件 {event_id}({exc.code})", str(exc))
         event = event_by_id(session, event_id=event_id)
         assert event is not None
         record_command(
@@ -242,7 +233,7 @@ def resubmit(
                 "outcome": answer.code,
             },
         )
-    _emit(
+    emit(
         answer.wire(),
         as_json=as_json,
         text=f"重新判定 resubmitted {event_id}: {answer.status} {answer.code or ''}".rstrip(),
@@ -264,7 +255,7 @@ def rebuild(
         try:
             rnd = round_by_code(session, round_code)
         except SetupError:
-            _fail(f"未知的轮次 {round_code}", f"unknown round {round_code}")
+            fail(f"未知的轮次 {round_code}", f"unknown round {round_code}")
         report = rebuild_projections(session, round_id=rnd.id)
         record_command(
             session,
@@ -280,7 +271,7 @@ def rebuild(
         "rejected": report.rejected,
         "divergent": [{"id": i, "stored": s, "replayed": r} for i, s, r in report.divergent],
     }
-    _emit(
+    emit(
         data,
         as_json=as_json,
         text=f"重放 {report.events} 个事件 replayed {report.events} events; "

@@ -6,29 +6,19 @@ an unknown round or area exits 2.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
+
+from tongxin.screening.cli_setup import emit, fail
 
 app = typer.Typer()
 export_app = typer.Typer(
     help="Per-building xlsx lists for community workers.", no_args_is_help=True
 )
 app.add_typer(export_app, name="export")
-
-EXIT_USAGE = 2
-
-
-def _fail(zh: str, en: str) -> NoReturn:
-    typer.echo(f"错误 {zh}\nerror {en}", err=True)
-    raise typer.Exit(EXIT_USAGE)
-
-
-def _print(data: dict[str, Any], *, as_json: bool, text: str) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
 
 
 def _round_id(session: Any, code: str) -> int:
@@ -38,7 +28,7 @@ def _round_id(session: Any, code: str) -> int:
 
     found = session.scalar(select(Round.id).where(Round.code == code))
     if found is None:
-        _fail(f"没有编码为 {code} 的轮次", f"no round has code {code!r}")
+        fail(f"没有编码为 {code} 的轮次", f"no round has code {code!r}")
     return int(found)
 
 
@@ -62,12 +52,12 @@ def _area(session: Any, code: str, *, as_user: str | None = None, permission: st
         try:
             _, scope = acting_user(session, as_user, Permission(permission))
         except AccountError as exc:
-            _fail(f"不能代表 {as_user} 执行", str(exc))
+            fail(f"不能代表 {as_user} 执行", str(exc))
         if not scope.contains(found):
             # Outside the acting user's jurisdiction reads like an unknown area.
             found = None
     if found is None:
-        _fail(f"没有编码为 {code} 的区域", f"no area has code {code!r}")
+        fail(f"没有编码为 {code} 的区域", f"no area has code {code!r}")
     return found
 
 
@@ -102,7 +92,7 @@ def reconcile_command(
     ]
     if not rec.mismatches:
         lines.append("无不一致 / no mismatches")
-    _print(rec.as_json(), as_json=as_json, text="\n".join(lines))
+    emit(rec.as_json(), as_json=as_json, text="\n".join(lines))
 
 
 @app.command("coverage")
@@ -131,7 +121,7 @@ def coverage_command(
         [f"{data['name']} {data['tested']}/{data['present']}"]
         + [f"  {r.name} ({r.code}): {r.tested}/{r.present}, 未检 {r.untested}" for r in rows]
     )
-    _print(data, as_json=as_json, text=text)
+    emit(data, as_json=as_json, text=text)
 
 
 def _export(
@@ -147,7 +137,7 @@ def _export(
     from tongxin.screening.exports import ExportError, ListKind, export_list
 
     if out.suffix.lower() != ".xlsx":
-        _fail(f"输出文件须为 .xlsx:{out}", f"the output file must be .xlsx: {out}")
+        fail(f"输出文件须为 .xlsx:{out}", f"the output file must be .xlsx: {out}")
     with command_session() as session:
         round_id = _round_id(session, round_code)
         area = _area(session, area_code, as_user=as_user, permission="screening.export")
@@ -162,9 +152,9 @@ def _export(
                 exported_by=command_viewer(),
             )
         except ExportError as problem:
-            _fail(f"无法导出:{problem}", f"cannot export: {problem}")
+            fail(f"无法导出:{problem}", f"cannot export: {problem}")
     data = {**summary.__dict__, "out": str(out)}
-    _print(
+    emit(
         data,
         as_json=as_json,
         text=f"{out}: {summary.residents} 人, {summary.buildings} 个楼栋",

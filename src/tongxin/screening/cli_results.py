@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tongxin.screening.cli_setup import fail
+from tongxin.screening.cli_setup import fail, round_or_fail
 
 if TYPE_CHECKING:
     from tongxin.screening.results import ImportOutcome
@@ -135,15 +135,11 @@ def results_fhir(
 
     from tongxin.commands import command_session
     from tongxin.screening.fhir import fhir_bundle
-    from tongxin.screening.setup import SetupError, round_by_code
 
     if not out.parent.is_dir():
         fail(f"目录不存在 {out.parent}", f"no such folder: {out.parent}")
     with command_session() as session:
-        try:
-            rnd = round_by_code(session, round_code)
-        except SetupError:
-            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        rnd = round_or_fail(session, round_code)
         bundle = fhir_bundle(session, round_id=rnd.id)
     out.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
     counts = Counter(e["resource"]["resourceType"] for e in bundle.get("entry", []))

@@ -10,9 +10,14 @@ import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tongxin.screening.models import Round
 
 app = typer.Typer()
 round_app = typer.Typer(help="Testing rounds.", no_args_is_help=True)
@@ -35,9 +40,19 @@ def fail(zh: str, en: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
-def emit(data: dict[str, Any], *, as_json: bool, text: str) -> None:
-    """Print a command's result: one JSON object, or the human text."""
-    typer.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+def emit(data: Any, *, as_json: bool, text: str) -> None:
+    """Print a command's result: one JSON value (times as ISO text), or the human text."""
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
+
+
+def round_or_fail(session: Session, code: str) -> Round:
+    """Return the round with this code, or fail the command naming it."""
+    from tongxin.screening.setup import SetupError, round_by_code
+
+    try:
+        return round_by_code(session, code)
+    except SetupError:
+        fail(f"轮次不存在:{code}", f"no round with code {code!r}")
 
 
 def parse_instant(raw: str, option: str) -> datetime:
@@ -177,13 +192,10 @@ def lab_add(
     """Register a lab, and optionally let a round use it."""
     from tongxin.audit.service import record_command
     from tongxin.commands import command_session
-    from tongxin.screening.setup import SetupError, add_lab, round_by_code
+    from tongxin.screening.setup import add_lab
 
     with command_session() as session:
-        try:
-            rnd = round_by_code(session, round_code) if round_code else None
-        except SetupError:
-            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        rnd = round_or_fail(session, round_code) if round_code else None
         lab = add_lab(session, code=code, name=name, round=rnd)
         out = {"lab": lab.code, "id": lab.id, "name": lab.name, "round": round_code}
         record_command(
@@ -217,13 +229,10 @@ def site_add(
     from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.registry.service import RegistryError, area_by_code
-    from tongxin.screening.setup import SetupError, add_site, round_by_code
+    from tongxin.screening.setup import SetupError, add_site
 
     with command_session() as session:
-        try:
-            rnd = round_by_code(session, round_code)
-        except SetupError:
-            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        rnd = round_or_fail(session, round_code)
         try:
             place = area_by_code(session, area)
         except RegistryError:
@@ -259,13 +268,10 @@ def site_pin(
     from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.models import Site
-    from tongxin.screening.setup import SetupError, round_by_code, set_site_pin
+    from tongxin.screening.setup import set_site_pin
 
     with command_session() as session:
-        try:
-            rnd = round_by_code(session, round_code)
-        except SetupError:
-            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        rnd = round_or_fail(session, round_code)
         row = session.scalar(select(Site).where(Site.round_id == rnd.id, Site.code == site))
         if row is None:
             fail(f"轮次 {round_code} 没有采样点 {site}", f"round {round_code} has no site {site!r}")
@@ -305,7 +311,7 @@ def tubes_issue(
     """Pre-issue a printed batch of tube barcodes and print them."""
     from tongxin.audit.service import record_command
     from tongxin.commands import command_session
-    from tongxin.screening.setup import SetupError, issue_tubes, round_by_code
+    from tongxin.screening.setup import SetupError, issue_tubes
 
     if out is not None:
         if out.suffix.lower() not in (".csv", ".svg"):
@@ -316,10 +322,7 @@ def tubes_issue(
         if not out.parent.is_dir():
             fail(f"目录不存在 {out.parent}", f"no such folder: {out.parent}")
     with command_session() as session:
-        try:
-            rnd = round_by_code(session, round_code)
-        except SetupError:
-            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        rnd = round_or_fail(session, round_code)
         try:
             issued = issue_tubes(session, round=rnd, count=count, capacity=capacity)
         except SetupError as exc:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tongxin.screening.cli_setup import emit, fail
+from tongxin.screening.cli_setup import emit, fail, round_or_fail
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ def tokens_issue(
     from tongxin.audit.service import record_command
     from tongxin.commands import command_session
     from tongxin.screening.models import Lab, RoundLab, Site
-    from tongxin.screening.setup import SetupError, issue_device_token, round_by_code
+    from tongxin.screening.setup import SetupError, issue_device_token
 
     if sum(x is not None for x in (site, lab, courier)) != 1:
         fail(
@@ -60,10 +60,7 @@ def tokens_issue(
         device = f"{site or lab}-{secrets.token_hex(2)}"
     now = datetime.now(UTC)
     with command_session() as session:
-        try:
-            rnd = round_by_code(session, round_code)
-        except SetupError:
-            fail(f"轮次不存在:{round_code}", f"no round with code {round_code!r}")
+        rnd = round_or_fail(session, round_code)
         site_row = lab_row = None
         if site is not None:
             site_row = session.scalar(
