@@ -102,6 +102,18 @@ def server_counts(db: Engine, fr: FieldRound) -> dict[str, int]:
         return custody_counts(s, round_id=fr.round_id)
 
 
+def event_ids_in_seq_order(db: Engine, fr: FieldRound) -> list[str]:
+    """Return the ids of the device's stored events, in the order the device numbered them."""
+    with session_scope(make_sessionmaker(db)) as s:
+        return list(
+            s.scalars(
+                select(Event.id)
+                .where(Event.round_id == fr.round_id, Event.device == fr.device)
+                .order_by(Event.seq)
+            )
+        )
+
+
 def event_total(db: Engine, fr: FieldRound) -> int:
     """Return how many events the server stored for the round (each id once)."""
     with session_scope(make_sessionmaker(db)) as s:

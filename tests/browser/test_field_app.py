@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from tests.browser.field_flows import (
     HANDHELD,
     PHONE,
     close_short,
+    event_ids_in_seq_order,
     event_total,
     issue_more_tubes,
     no_sideways_scroll,
@@ -48,6 +50,23 @@ def test_online_sampler_part_matches_the_server_counts(
     assert counts["boxes_sealed"] == 1
     assert counts["tubes_in_sealed_boxes"] == 3
     assert counts["rejected_events"] == 0
+
+
+def test_the_device_makes_time_ordered_event_ids(
+    server: str, browser: Any, db: Engine, world: dict[str, str]
+) -> None:
+    fr = stage_field_round(db, world["community"])
+    page = open_field_app(browser, server, fr)
+
+    sample_and_seal(page, fr)
+
+    ids = [uuid.UUID(i) for i in event_ids_in_seq_order(db, fr)]
+    assert len(ids) > 25
+    assert {i.version for i in ids} == {7}
+    assert {i.variant for i in ids} == {uuid.RFC_4122}
+    # The first 48 bits are the device's milliseconds: they never fall as seq rises.
+    stamps = [i.int >> 80 for i in ids]
+    assert stamps == sorted(stamps)
 
 
 def test_reload_while_offline_loses_no_swab_and_each_arrives_once(

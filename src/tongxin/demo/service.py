@@ -10,7 +10,8 @@ fails half-way leaves a partial district, which `tongxin demo build --replace` c
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
@@ -34,6 +35,11 @@ ProgressCallback = Callable[[int], None]
 
 _RESIDENT_CARD = IdType.RESIDENT_CARD.value
 _TABLES = (Area, Household, Resident, Residence)
+# Search indexes whose keys arrive in random order (names, phone and ID-number tails). Kept
+# during a load, each batch dirties about one page of each per resident, and the cost per
+# row grows with the table; built once afterwards, each is a single sort
+# (docs/decisions/0014). The unique constraints stay: they guard the load itself.
+_SEARCH_INDEXES = ("ix_residents_name", "ix_residents_phone_tail", "ix_residents_id_tail")
 
 
 class DemoError(ValueError):
@@ -270,6 +276,26 @@ class _Writer:
                 )
 
 
+@contextmanager
+def _search_indexes_built_after_load(engine: Engine) -> Iterator[None]:
+    """Drop the random-key search indexes of an empty residents table; rebuild them after."""
+    with engine.connect() as connection:
+        if connection.scalar(select(Resident.id).limit(1)) is not None:
+            yield  # rows already indexed: dropping would cost more than it saves
+            return
+    indexes = [i for i in Resident.__table__.indexes if i.name in _SEARCH_INDEXES]
+    with engine.begin() as connection:
+        for index in indexes:
+            index.drop(connection, checkfirst=True)
+    try:
+        yield
+    finally:
+        # Also after a failed load: the partial district stays searchable until replaced.
+        with engine.begin() as connection:
+            for index in indexes:
+                index.create(connection, checkfirst=True)
+
+
 def build_district(
     engine: Engine,
     *,
@@ -290,15 +316,16 @@ def build_district(
         batch_rows=batch_rows,
         recorded_at=datetime.combine(as_of, clock_time(9, 0), tzinfo=UTC),
     )
-    for chunk in generator.chunks():
-        writer.add(chunk)
-        if writer.full():
-            written = writer.flush()
-            if on_progress:
-                on_progress(written)
-    written = writer.flush()
-    if on_progress:
-        on_progress(written)
+    with _search_indexes_built_after_load(engine):
+        for chunk in generator.chunks():
+            writer.add(chunk)
+            if writer.full():
+                written = writer.flush()
+                if on_progress:
+                    on_progress(written)
+        written = writer.flush()
+        if on_progress:
+            on_progress(written)
     writer.finish()
     largest = generator.plan.largest_community()
     return BuildSummary(

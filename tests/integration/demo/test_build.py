@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Engine
 
 from tongxin.accounts.service import authenticate
@@ -82,6 +82,30 @@ def test_build_refuses_a_database_that_already_has_a_district(db):
     with pytest.raises(service.DemoError) as err:
         _build(db, seed=1, residents=50)
     assert err.value.code == "district_exists"
+
+
+def _resident_index_names(engine: Engine) -> set[str]:
+    return {str(i["name"]) for i in inspect(engine).get_indexes("residents")}
+
+
+def test_the_search_indexes_dropped_for_the_load_are_back_after_it(db):
+    before = _resident_index_names(db)
+    assert {"ix_residents_name", "ix_residents_phone_tail", "ix_residents_id_tail"} <= before
+    _build(db, seed=1, residents=SMALL)
+    assert _resident_index_names(db) == before
+
+
+def test_a_build_stopped_half_way_still_leaves_its_search_indexes(db):
+    before = _resident_index_names(db)
+
+    def stop(_written: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        service.build_district(db, residents=2000, seed=1, batch_rows=100, on_progress=stop)
+    with db.connect() as c:
+        assert 0 < (c.scalar(select(func.count()).select_from(Resident)) or 0) < 2000
+    assert _resident_index_names(db) == before
 
 
 def test_areas_added_after_a_build_get_fresh_ids(db):

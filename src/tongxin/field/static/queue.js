@@ -9,7 +9,7 @@
 //   enqueue(fields) -> record      store one ledger event as pending and start a sync.
 //                                  `fields` is the event without the common fields, e.g.
 //                                  {type: "swab_taken", station, tube, person}; the queue
-//                                  adds id (crypto.randomUUID()), device, seq (a per-device
+//                                  adds id (a UUIDv7: see eventId), device, seq (a per-device
 //                                  counter persisted in IndexedDB, in the same transaction
 //                                  as the event), at (device time with its UTC offset) and
 //                                  round. The record is {id, seq, status, event, code,
@@ -91,6 +91,23 @@ function isoNow() {
   );
 }
 
+// A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. The server takes
+// any unique id, but time-ordered ids land at the end of the ledger's unique index rather
+// than on a random page of it, which keeps capture cost flat as the ledger grows
+// (docs/decisions/0014).
+export function eventId(now = Date.now()) {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let ms = now;
+  for (let i = 5; i >= 0; i -= 1) {
+    bytes[i] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  bytes[6] = (bytes[6] & 0x0f) | 0x70; // version 7
+  bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export async function enqueue(fields) {
   if (!config.device || !config.round) {
     throw new Error("the queue is not configured: sign in first");
@@ -100,7 +117,7 @@ export async function enqueue(fields) {
     const seq = (row ? row.value : 0) + 1;
     kv.put({ key: "seq", value: seq });
     const event = {
-      id: crypto.randomUUID(),
+      id: eventId(),
       device: config.device,
       seq,
       at: isoNow(),
