@@ -128,7 +128,6 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_round_id_status", "round_id", "status"),
-        Index("ix_events_device_seq", "device", "seq"),
     )
 
     # Server order of arrival: rebuilding projections replays in this order.
