@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -143,7 +144,7 @@ class LineFate:
         }
 
 
-def donor_report(session: Session, donor: Donor) -> dict[str, object]:
+def donor_report(session: Session, donor: Donor) -> dict[str, Any]:
     """Report what a donor gave and where each line went, to the recipient count."""
     lines = session.execute(
         select(DonationLine, Donation.number, Item, Lot.id)

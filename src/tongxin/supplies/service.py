@@ -150,12 +150,33 @@ def define_package(
     return package
 
 
+def package_contents(session: Session, package: Item) -> list[tuple[Item, str]]:
+    """Return a package's components with the quantity per package, as text."""
+    rows = session.execute(
+        select(Item, PackageComponent.milli)
+        .join(PackageComponent, PackageComponent.item_id == Item.id)
+        .where(PackageComponent.package_item_id == package.id)
+        .order_by(Item.code)
+    ).all()
+    return [(item, rules.show_milli(milli)) for item, milli in rows]
+
+
 def item_by_code(session: Session, code: str, *, where: str = "item") -> Item:
     """Return the item with this code, or raise `unknown_item`."""
     item = session.scalar(select(Item).where(Item.code == code))
     if item is None:
         raise SuppliesError("unknown_item", f"no item {code!r}", where=where)
     return item
+
+
+def lot_by_code(session: Session, code: str) -> tuple[Lot, Item]:
+    """Return a lot and its item by the lot's code, or raise `unknown_lot`."""
+    row = session.execute(
+        select(Lot, Item).join(Item, Item.id == Lot.item_id).where(Lot.code == code)
+    ).first()
+    if row is None:
+        raise SuppliesError("unknown_lot", f"no lot {code!r}", where="lot")
+    return row[0], row[1]
 
 
 def warehouse_by_code(session: Session, code: str, *, where: str = "warehouse") -> Warehouse:
