@@ -72,6 +72,13 @@ class CourierTrip:
         return any(p.status != "ok" for p in self.pickups)
 
 
+def box_status(age_min: int, limit_min: int) -> str:
+    """Return `late` past the limit, `at_risk` within `RISK_MARGIN_MIN` of it, else `ok`."""
+    if age_min > limit_min:
+        return "late"
+    return "at_risk" if age_min > limit_min - RISK_MARGIN_MIN else "ok"
+
+
 def plan_pickups(
     boxes: Sequence[BoxReady],
     *,
@@ -125,7 +132,7 @@ def plan_pickups(
         for visit in route.visits:
             box = boxes[visit.stop]
             age = route.back - box.ready
-            status = "late" if age > limit else "at_risk" if age > limit - RISK_MARGIN_MIN else "ok"
+            status = box_status(age, limit)
             pickups.append(Pickup(box.site, box.ready, visit.arrive, route.back, age, status))
         trips.append(
             CourierTrip(

@@ -345,8 +345,12 @@ def _write(
     ref: str | None = None,
     reason: str | None = None,
 ) -> None:
-    # The one place ledger entries are written: the balances they touch are checked first.
+    # The one place ledger entries are written: the balances they touch are checked first,
+    # under a lock on the items' rows, so two officers issuing the last units of an item at
+    # once on PostgreSQL cannot both pass the check (SQLite has one writer anyway).
     positions = {m.position for m in moves}
+    item_ids = sorted({p[1] for p in positions})
+    session.execute(select(Item.id).where(Item.id.in_(item_ids)).with_for_update())
     current = balances(session, item_ids=sorted({p[1] for p in positions}))
     rules.apply_moves({p: current.get(p, 0) for p in positions}, moves)
     for m in moves:

@@ -56,7 +56,6 @@ def test_the_solver_serves_every_stop_within_windows_and_capacity():
             assert lo <= visit.arrive <= hi
 
 
-
 def test_an_urgent_stop_is_kept_when_the_fleet_cannot_take_everyone():
     problem = instance(20, seed=9)
     tight = routing.Problem(
