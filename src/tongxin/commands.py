@@ -36,6 +36,19 @@ def emit(data: Any, *, as_json: bool, text: str) -> None:
 
 
 @contextmanager
+def checked_session(settings: Settings | None = None) -> Iterator[Session]:
+    """Open the command's transaction; a refused input rolls it back, is named, exits 2."""
+    from tongxin.problems import InputProblem
+
+    try:
+        with command_session(settings) as session:
+            yield session
+    except InputProblem as exc:
+        where = f"{exc.where}: " if exc.where else ""
+        fail(f"{where}{exc.message}（{exc.code}）", f"{where}{exc.message} ({exc.code})")
+
+
+@contextmanager
 def command_session(settings: Settings | None = None) -> Iterator[Session]:
     """Open the one transaction of a CLI command."""
     engine = make_engine(settings or get_settings())

@@ -6,36 +6,16 @@ order or field on stderr in Chinese and English and exits 2, with nothing writte
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from tongxin.commands import command_session, emit, fail
+from tongxin.commands import checked_session, emit, fail
 from tongxin.supplies.cli import parse_day, parse_hhmm
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     help="Drivers, vehicles, delivery trips and sample transport.", no_args_is_help=True
 )
-
-
-@contextmanager
-def logistics_session() -> Iterator[Session]:
-    """Open the command's transaction; a routing or supplies error rolls back and exits 2."""
-    from tongxin.logistics.rules import RoutingError
-    from tongxin.supplies.rules import SuppliesError
-
-    try:
-        with command_session() as session:
-            yield session
-    except (RoutingError, SuppliesError) as exc:
-        where = f"{exc.where}: " if exc.where else ""
-        fail(f"{where}{exc.message}（{exc.code}）", f"{where}{exc.message} ({exc.code})")
 
 
 @app.command("driver-add")
@@ -51,7 +31,7 @@ def driver_add(
     from tongxin.accounts.models import User
     from tongxin.logistics import service
 
-    with logistics_session() as s:
+    with checked_session() as s:
         user_id = None
         if user is not None:
             user_id = s.scalar(select(User.id).where(User.username == user))
@@ -77,7 +57,7 @@ def vehicle_add(
     from tongxin.logistics.models import Driver
     from tongxin.supplies.service import warehouse_by_code
 
-    with logistics_session() as s:
+    with checked_session() as s:
         found = s.get(Driver, driver)
         if found is None:
             fail(f"司机不存在:{driver}", f"no driver {driver}")
@@ -105,7 +85,7 @@ def plan(
     from tongxin.settings import get_settings
 
     when = parse_day(day)
-    with logistics_session() as s:
+    with checked_session() as s:
         if replan:
             service.unplan_day(s, day=when)
         summary = service.plan_day(s, day=when, settings=get_settings())
@@ -150,7 +130,7 @@ def trip_log(
     from tongxin.logistics import service
     from tongxin.supplies.exports import TRIP_LOG_COLUMNS, table_workbook
 
-    with logistics_session() as s:
+    with checked_session() as s:
         rows = service.trip_log(
             s,
             since=parse_day(since, "--since") if since else None,
@@ -189,7 +169,7 @@ def samples(
         fail(f"文件不存在:{ready}", f"no file {ready}")
     from tongxin.screening.setup import SetupError
 
-    with logistics_session() as s:
+    with checked_session() as s:
         try:
             boxes = transport.boxes_of_round(
                 s, round_code=round_code, ready=transport.read_ready_file(ready)

@@ -19,12 +19,11 @@ from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission, may
 from tongxin.logistics import service
 from tongxin.logistics.models import Driver, Trip, Vehicle
-from tongxin.logistics.rules import RoutingError
+from tongxin.problems import InputProblem
 from tongxin.supplies import exports
 from tongxin.supplies.allocation import CHINA
 from tongxin.supplies.models import Warehouse
 from tongxin.supplies.pages import xlsx_response
-from tongxin.supplies.rules import SuppliesError
 from tongxin.web.deps import RequestSession, page_user, requires
 from tongxin.web.templating import render
 
@@ -138,9 +137,9 @@ def plan_trips(
     when = _day(day)
     try:
         service.plan_day(session, day=when, settings=request.app.state.settings)
-    except (RoutingError, SuppliesError) as exc:
+    except InputProblem as exc:
         session.rollback()
-        problem = {"code": exc.code, "where": exc.where, "detail": exc.message}
+        problem = exc.as_dict()
         return _board(request, session, when, problem=problem, status_code=422)
     return RedirectResponse(f"/logistics/dispatch?day={when.isoformat()}", status_code=303)
 
@@ -254,9 +253,9 @@ def confirm_delivery(
             at=datetime.now(UTC),
             by=user.username,
         )
-    except (RoutingError, SuppliesError) as exc:
+    except InputProblem as exc:
         session.rollback()
-        problem = {"code": exc.code, "where": exc.where, "detail": exc.message}
+        problem = exc.as_dict()
         return _sheet(
             request,
             session,

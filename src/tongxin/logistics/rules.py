@@ -10,19 +10,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from tongxin.problems import InputProblem
+
 EARTH_RADIUS_M = 6_371_008.8
 
 Point = tuple[float, float]  # (latitude, longitude) in degrees
 
 
-class RoutingError(ValueError):
+class RoutingError(InputProblem):
     """An input the planner cannot serve, naming the order or vehicle."""
-
-    def __init__(self, code: str, message: str, *, where: str = "") -> None:
-        super().__init__(f"{where}: {message}" if where else message)
-        self.code = code
-        self.message = message
-        self.where = where
 
 
 def great_circle_m(a: Point, b: Point) -> float:

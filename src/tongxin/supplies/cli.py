@@ -7,35 +7,16 @@ and exits 2, with nothing written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from tongxin.commands import command_session, emit, fail
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from tongxin.commands import checked_session, emit, fail
 
 app = typer.Typer(help="Donations, stock, packages and allocations.", no_args_is_help=True)
 
 BY = "cli"
-
-
-@contextmanager
-def supplies_session() -> Iterator[Session]:
-    """Open the command's transaction; a supplies error rolls it back and exits 2."""
-    from tongxin.supplies.rules import SuppliesError
-
-    try:
-        with command_session() as session:
-            yield session
-    except SuppliesError as exc:
-        where = f"{exc.where}: " if exc.where else ""
-        fail(f"{where}{exc.message}（{exc.code}）", f"{where}{exc.message} ({exc.code})")
 
 
 def parse_day(raw: str, option: str = "--date") -> date:
@@ -70,7 +51,7 @@ def warehouse_add(
     """Add a warehouse or depot."""
     from tongxin.supplies import service
 
-    with supplies_session() as s:
+    with checked_session() as s:
         w = service.add_warehouse(
             s, code=code, name=name, kind=kind, address=address, latitude=lat, longitude=lon
         )
@@ -90,7 +71,7 @@ def item_add(
     """Add a stock item."""
     from tongxin.supplies import service
 
-    with supplies_session() as s:
+    with checked_session() as s:
         item = service.add_item(
             s,
             code=code,
@@ -121,7 +102,7 @@ def package_define(
                 f"--component 应为 物资:数量:{raw!r}", f"--component must be ITEM:QUANTITY: {raw!r}"
             )
         lines.append((item, quantity))
-    with supplies_session() as s:
+    with checked_session() as s:
         p = service.define_package(s, code=code, name=name, components=lines)
         emit(
             {"id": p.id, "code": p.code, "weight_g": p.unit_weight_g},
@@ -141,7 +122,7 @@ def donor_add(
     """Register a donor."""
     from tongxin.supplies import service
 
-    with supplies_session() as s:
+    with checked_session() as s:
         d = service.add_donor(s, name=name, kind=kind, contact_name=contact, phone=phone)
         emit({"id": d.id, "name": d.name}, as_json=as_json, text=f"donor {d.name} (#{d.id})")
 
@@ -171,7 +152,7 @@ def receive(
             )
         expiry = parse_day(parts[3], f"line {i} expiry") if len(parts) == 4 else None
         lines.append(service.IntakeLine(parts[0], parts[1], parts[2], expiry))
-    with supplies_session() as s:
+    with checked_session() as s:
         found = s.scalar(select(Donor).where(Donor.name == donor))
         if found is None:
             fail(f"捐赠方不存在:{donor}", f"no donor {donor!r} (add it with donor-add)")
@@ -201,7 +182,7 @@ def stock(
     """List stock on hand per warehouse, item and lot (summed from the ledger)."""
     from tongxin.supplies import exports, reports
 
-    with supplies_session() as s:
+    with checked_session() as s:
         rows = [r.as_dict() for r in reports.stock_on_hand(s)]
         if xlsx is not None:
             exports.stock_workbook(rows, by=BY).save(xlsx)
@@ -223,7 +204,7 @@ def assemble(
     """Assemble packages from stock (earliest expiry first)."""
     from tongxin.supplies import service
 
-    with supplies_session() as s:
+    with checked_session() as s:
         a = service.assemble(
             s,
             package=service.item_by_code(s, package, where="--package"),
@@ -249,7 +230,7 @@ def transfer(
     """Move free stock between warehouses (lots kept)."""
     from tongxin.supplies import service
 
-    with supplies_session() as s:
+    with checked_session() as s:
         service.transfer(
             s,
             item=service.item_by_code(s, item),
@@ -272,7 +253,7 @@ def issue(
     """Issue free stock directly (earliest expiry first)."""
     from tongxin.supplies import service
 
-    with supplies_session() as s:
+    with checked_session() as s:
         service.issue(
             s,
             item=service.item_by_code(s, item),
@@ -295,7 +276,7 @@ def adjust(
     """Correct a lot's stock after a count, with a reason."""
     from tongxin.supplies import service
 
-    with supplies_session() as s:
+    with checked_session() as s:
         found = service.lot_by_code(s, lot)
         service.adjust(
             s,
@@ -320,7 +301,7 @@ def write_off(
     """Write off expired or damaged stock of a lot."""
     from tongxin.supplies import service
 
-    with supplies_session() as s:
+    with checked_session() as s:
         found = service.lot_by_code(s, lot)
         service.write_off(
             s,
@@ -358,7 +339,7 @@ def allocate(
     window = allocation.Window(
         parse_hhmm(window_from, "--window-from"), parse_hhmm(window_to, "--window-to")
     )
-    with supplies_session() as s:
+    with checked_session() as s:
         found = s.scalar(select(Area).where(Area.code == area))
         if found is None:
             fail(f"区域不存在:{area}", f"no area {area!r}")
@@ -396,7 +377,7 @@ def donor_report(
     from tongxin.supplies import reports
     from tongxin.supplies.models import Donor
 
-    with supplies_session() as s:
+    with checked_session() as s:
         found = s.scalar(select(Donor).where(Donor.name == donor))
         if found is None:
             fail(f"捐赠方不存在:{donor}", f"no donor {donor!r}")

@@ -50,11 +50,6 @@ def xlsx_response(book: exports.WorkbookWriter, filename: str) -> Response:
     )
 
 
-def problem_of(exc: SuppliesError) -> dict[str, str]:
-    """Return a refused input for the page: code (labelled in the template), where, detail."""
-    return {"code": exc.code, "where": exc.where, "detail": exc.message}
-
-
 def _desk(
     request: Request,
     session: Session,
@@ -130,7 +125,7 @@ async def receive_donation(
         )
     except SuppliesError as exc:
         session.rollback()
-        return _desk(request, session, problem=problem_of(exc), form=values, status_code=422)
+        return _desk(request, session, problem=exc.as_dict(), form=values, status_code=422)
     return RedirectResponse(f"/supplies/donations/{donation.number}", status_code=303)
 
 
@@ -220,7 +215,7 @@ def assemble_packages(
         )
     except SuppliesError as exc:
         session.rollback()
-        return _packages(request, session, problem=problem_of(exc), status_code=422)
+        return _packages(request, session, problem=exc.as_dict(), status_code=422)
     return RedirectResponse(f"/supplies/packages?done={int(count)}", status_code=303)
 
 
@@ -321,7 +316,7 @@ def allocate_to_area(
         )
     except SuppliesError as exc:
         session.rollback()
-        return _allocations(request, session, user, problem=problem_of(exc), status_code=422)
+        return _allocations(request, session, user, problem=exc.as_dict(), status_code=422)
     return RedirectResponse(f"/supplies/allocations/{made.id}", status_code=303)
 
 

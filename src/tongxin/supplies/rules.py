@@ -12,6 +12,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
+from tongxin.problems import InputProblem
+
 MILLI = 1000
 
 
@@ -65,14 +67,8 @@ class Bucket(StrEnum):
     ALLOCATED = "allocated"
 
 
-class SuppliesError(ValueError):
+class SuppliesError(InputProblem):
     """Bad supplies input: a code, a readable message and where (row, field) it was found."""
-
-    def __init__(self, code: str, message: str, *, where: str = "") -> None:
-        super().__init__(f"{where}: {message}" if where else message)
-        self.code = code
-        self.message = message
-        self.where = where
 
 
 def parse_unit(raw: str, *, where: str = "unit") -> Unit:
