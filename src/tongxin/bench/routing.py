@@ -61,7 +61,12 @@ def instance(
     metres = distance_matrix(points, detour=detour)
     minutes = [[minutes_for(d, speed_kmh) for d in row] for row in metres]
     return routing.Problem(
-        depots=2, vehicles=vehicles, stops=stop_list, distance_m=metres, travel_min=minutes
+        depots=2,
+        vehicles=vehicles,
+        stops=stop_list,
+        distance_m=metres,
+        travel_min=minutes,
+        points=points,
     )
 
 

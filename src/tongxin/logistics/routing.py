@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Dropping a stop must always cost more than any detour that serves it.
 DROP_PENALTY = 10_000_000
@@ -46,6 +47,8 @@ class Problem:
     stops: Sequence[Stop]
     distance_m: Sequence[Sequence[int]]
     travel_min: Sequence[Sequence[int]]
+    # (lat, lon) of each node, depots first; lets a large problem be solved in sectors.
+    points: Sequence[tuple[float, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,17 @@ class Solution:
 def time_limit_for(stops: int, base_s: float) -> float:
     """Scale the configured limit (sized for 400 stops) to an instance's size.
 
-    Finding the first solution grows about quadratically with time windows (12-29 s for
-    1,000 stops on one busy core here, 0.1 s for 400), so larger plans get the square.
+    Small plans get a proportional share (at least 40 %); larger ones, solved in sectors of
+    at most SECTOR_STOPS, get a proportional share too.
     """
-    ratio = stops / 400
-    return base_s * (max(0.4, ratio) if ratio <= 1 else ratio**2)
+    return base_s * max(0.4, stops / 400)
+
+
+# Above this many stops a problem with coordinates is cut into sectors solved one by one:
+# OR-Tools' first solution with time windows grows about quadratically (0.1 s at 400 stops,
+# 12-30 s at 1,000 on a busy core here), so one 1,000-stop model may find no plan at all
+# within its time limit, while three sectors of ~333 find one in a second.
+SECTOR_STOPS = 400
 
 
 def solve(
@@ -101,6 +110,101 @@ def solve(
     With `droppable` a stop may be left out at a high cost (reported in `dropped`), so an
     overfull day still gets a plan naming what does not fit; without it such a day has none.
     """
+    if problem.points is not None and len(problem.stops) > SECTOR_STOPS:
+        return _solve_in_sectors(
+            problem,
+            time_limit_s=time_limit_s,
+            first_solution_only=first_solution_only,
+            strategy=strategy,
+            droppable=droppable,
+        )
+    return _solve_whole(
+        problem,
+        time_limit_s=time_limit_s,
+        first_solution_only=first_solution_only,
+        strategy=strategy,
+        droppable=droppable,
+    )
+
+
+def sectors(points: Sequence[tuple[float, float]], depots: int, parts: int) -> list[list[int]]:
+    """Cut the stops (indexes after the depots) into `parts` angular sectors of equal size
+    around the stops' centre, so each sector is a compact slice of the map."""
+    import math
+
+    stops = list(range(len(points) - depots))
+    lat = sum(points[depots + k][0] for k in stops) / len(stops)
+    lon = sum(points[depots + k][1] for k in stops) / len(stops)
+    stops.sort(key=lambda k: math.atan2(points[depots + k][0] - lat, points[depots + k][1] - lon))
+    size = math.ceil(len(stops) / parts)
+    return [stops[i : i + size] for i in range(0, len(stops), size)]
+
+
+def _share(total: int, weights: Sequence[int]) -> list[int]:
+    # Largest remainders, at least one each: vehicles per sector by the sector's demand.
+    whole = sum(weights) or 1
+    raw = [max(1.0, total * w / whole) for w in weights]
+    shares = [int(r) for r in raw]
+    for i in sorted(range(len(raw)), key=lambda i: raw[i] - shares[i], reverse=True):
+        if sum(shares) >= total:
+            break
+        shares[i] += 1
+    return shares
+
+
+def _solve_in_sectors(problem: Problem, *, time_limit_s: float, **options: Any) -> Solution:
+    assert problem.points is not None
+    parts = -(-len(problem.stops) // SECTOR_STOPS)
+    groups = sectors(problem.points, problem.depots, parts)
+    demand = [sum(problem.stops[k].demand_g for k in g) for g in groups]
+    counts = _share(len(problem.vehicles), demand)
+    routes: list[Route] = []
+    dropped: list[int] = []
+    total = 0
+    spent = 0.0
+    taken = 0
+    for group, count in zip(groups, counts, strict=True):
+        vehicle_ids = list(range(taken, min(taken + count, len(problem.vehicles))))
+        taken += count
+        nodes = list(range(problem.depots)) + [problem.depots + k for k in group]
+        part = Problem(
+            depots=problem.depots,
+            vehicles=[problem.vehicles[v] for v in vehicle_ids],
+            stops=[problem.stops[k] for k in group],
+            distance_m=[[problem.distance_m[i][j] for j in nodes] for i in nodes],
+            travel_min=[[problem.travel_min[i][j] for j in nodes] for i in nodes],
+        )
+        if not vehicle_ids:
+            dropped += group
+            continue
+        found = _solve_whole(
+            part, time_limit_s=time_limit_s * len(group) / len(problem.stops), **options
+        )
+        spent += found.solve_s
+        total += found.distance_m
+        dropped += [group[k] for k in found.dropped]
+        for r in found.routes:
+            routes.append(
+                Route(
+                    vehicle=vehicle_ids[r.vehicle],
+                    visits=[Visit(stop=group[v.stop], arrive=v.arrive) for v in r.visits],
+                    leave=r.leave,
+                    back=r.back,
+                    distance_m=r.distance_m,
+                    load_g=r.load_g,
+                )
+            )
+    return Solution(routes=routes, dropped=sorted(dropped), distance_m=total, solve_s=spent)
+
+
+def _solve_whole(
+    problem: Problem,
+    *,
+    time_limit_s: float,
+    first_solution_only: bool,
+    strategy: str,
+    droppable: bool,
+) -> Solution:
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     n_depots = problem.depots
@@ -131,6 +235,9 @@ def solve(
         time_dim.CumulVar(index).SetRange(stop.window[0], stop.window[1])
         if droppable:
             routing.AddDisjunction([index], URGENT_DROP_PENALTY if stop.urgent else DROP_PENALTY)
+    # A depot no vehicle starts from is a plain node to OR-Tools: make it free to skip.
+    for depot in set(range(n_depots)) - set(starts):
+        routing.AddDisjunction([manager.NodeToIndex(depot)], 0)
     for v, vehicle in enumerate(problem.vehicles):
         time_dim.CumulVar(routing.Start(v)).SetRange(*vehicle.shift)
         time_dim.CumulVar(routing.End(v)).SetRange(*vehicle.shift)
@@ -170,7 +277,7 @@ def solve(
             nxt = found.Value(routing.NextVar(index))
             metres += problem.distance_m[manager.IndexToNode(index)][manager.IndexToNode(nxt)]
             node = manager.IndexToNode(nxt)
-            if not routing.IsEnd(nxt):
+            if not routing.IsEnd(nxt) and node >= n_depots:
                 k = node - n_depots
                 visits.append(Visit(stop=k, arrive=found.Min(time_dim.CumulVar(nxt))))
                 load += problem.stops[k].demand_g

@@ -233,6 +233,7 @@ def plan_day(
         ],
         distance_m=metres,
         travel_min=minutes,
+        points=points,
     )
     solution = routing.solve(
         problem, time_limit_s=routing.time_limit_for(len(stops), settings.route_time_limit_s)

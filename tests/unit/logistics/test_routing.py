@@ -71,3 +71,27 @@ def test_an_urgent_stop_is_kept_when_the_fleet_cannot_take_everyone():
     solution = routing.solve(tight, time_limit_s=1)
     assert len(solution.dropped) == 17
     assert 7 not in solution.dropped
+
+
+def test_a_large_problem_is_solved_in_sectors_serving_every_stop_once(monkeypatch):
+    monkeypatch.setattr(routing, "SECTOR_STOPS", 25)
+    problem = instance(70, seed=4)
+    solution = routing.solve(problem, time_limit_s=1.5)
+    assert solution.dropped == []
+    seen = sorted(v.stop for r in solution.routes for v in r.visits)
+    assert seen == list(range(70))
+    used = [r.vehicle for r in solution.routes]
+    assert len(used) == len(set(used))
+    for route in solution.routes:
+        assert route.load_g <= problem.vehicles[route.vehicle].capacity_g
+        for visit in route.visits:
+            lo, hi = problem.stops[visit.stop].window
+            assert lo <= visit.arrive <= hi
+    assert solution.distance_m == sum(r.distance_m for r in solution.routes)
+
+
+def test_sectors_split_the_stops_evenly_and_keep_every_one():
+    points = [(26.0, 106.0)] + [(26.0 + (k % 7) / 100, 106.0 + (k // 7) / 100) for k in range(50)]
+    parts = routing.sectors(points, depots=1, parts=3)
+    assert sorted(k for p in parts for k in p) == list(range(50))
+    assert [len(p) for p in parts] == [17, 17, 16]
