@@ -27,7 +27,7 @@ from tongxin.supplies.pages import xlsx_response
 from tongxin.web.deps import RequestSession, page_user, requires
 from tongxin.web.templating import render
 
-router = APIRouter(tags=["logistics"])
+router = APIRouter(include_in_schema=False)
 MANAGE = requires(Permission.SUPPLIES_MANAGE)
 DRIVE = requires(Permission.SHIFTS_SIGN_UP)
 COLOURS = ["#1f6feb", "#d1242f", "#1a7f37", "#bf8700", "#8250df", "#0a7ea4", "#cf222e", "#6e7781"]

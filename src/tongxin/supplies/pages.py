@@ -33,7 +33,7 @@ from tongxin.supplies.rules import UNIT_LABELS_ZH, SuppliesError, Unit, show_mil
 from tongxin.web.deps import RequestSession, page_user, requires, scope_of
 from tongxin.web.templating import render
 
-router = APIRouter(tags=["supplies"])
+router = APIRouter(include_in_schema=False)
 MANAGE = requires(Permission.SUPPLIES_MANAGE)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DESK_LINES = 4
