@@ -41,7 +41,11 @@ def needy_households(
         raise SuppliesError(
             "bad_area", f"cannot list households under a {area.level}", where="area"
         )
-    cutoff = date(today.year - elderly_age, today.month, min(today.day, 28))
+    # Born on or before this day: `elderly_age` whole years old today (29 Feb -> 28 Feb).
+    try:
+        cutoff = today.replace(year=today.year - elderly_age)
+    except ValueError:
+        cutoff = today.replace(year=today.year - elderly_age, day=28)
     rows = session.execute(
         select(
             Resident.household_id,
