@@ -57,10 +57,12 @@ def build() -> typer.Typer:
     from tongxin.audit.cli import app as audit_app
     from tongxin.bench.cli import app as bench_app
     from tongxin.demo.cli import app as demo_app
+    from tongxin.logistics.cli import app as logistics_app
     from tongxin.privacy.cli import app as keys_app
     from tongxin.registry.cli import app as registry_app
     from tongxin.screening.cli import build_app as screening_app
     from tongxin.screening.cli_tokens import app as tokens_app
+    from tongxin.supplies.cli import app as supplies_app
 
     app.add_typer(accounts_app, name="users")
     app.add_typer(registry_app, name="registry")
@@ -69,6 +71,8 @@ def build() -> typer.Typer:
     app.add_typer(audit_app, name="audit")
     app.add_typer(demo_app, name="demo")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(supplies_app, name="supplies")
+    app.add_typer(logistics_app, name="logistics")
     app.add_typer(bench_app, name="bench")
     _mounted = True
     return app

@@ -1,14 +1,16 @@
-"""What every CLI command shares: its one transaction and its progress bar.
+"""What every CLI command shares: its one transaction, its progress bar, its errors and output.
 
 Area CLIs import this module, never `tongxin.cli`, which mounts every area.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
+import typer
 from sqlalchemy.orm import Session
 
 from tongxin.db import make_engine, make_sessionmaker, session_scope
@@ -17,6 +19,33 @@ from tongxin.settings import Settings, get_settings
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
+
+
+EXIT_USAGE = 2
+
+
+def fail(zh: str, en: str) -> NoReturn:
+    """Print a bilingual error on stderr and exit 2 (bad input; nothing written)."""
+    typer.echo(f"错误 {zh}\nerror {en}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def emit(data: Any, *, as_json: bool, text: str) -> None:
+    """Print a command's result: one JSON value (times as ISO text), or the human text."""
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
+
+
+@contextmanager
+def checked_session(settings: Settings | None = None) -> Iterator[Session]:
+    """Open the command's transaction; a refused input rolls it back, is named, exits 2."""
+    from tongxin.problems import InputProblem
+
+    try:
+        with command_session(settings) as session:
+            yield session
+    except InputProblem as exc:
+        where = f"{exc.where}: " if exc.where else ""
+        fail(f"{where}{exc.message}（{exc.code}）", f"{where}{exc.message} ({exc.code})")
 
 
 @contextmanager

@@ -84,6 +84,34 @@ class Settings(BaseSettings):
         description="Key of the audit chain's HMAC; unset means a plain SHA-256 chain.",
     )
 
+    oxygen_gas_m3_per_liquid_t: float = Field(
+        default=751.0,
+        description="Gas m³ (20 °C, 1 atm) one tonne of donated liquid oxygen is stocked as.",
+    )
+    oxygen_gas_m3_per_bottle: float = Field(
+        default=6.0, description="Gas m³ one donated oxygen bottle (40 L at 15 MPa) is stocked as."
+    )
+    route_detour_factor: float = Field(
+        default=1.3,
+        description="Road distance over great-circle distance when no distance matrix is given.",
+    )
+    route_speed_kmh: float = Field(
+        default=25.0, description="Average driving speed routes assume, in km/h."
+    )
+    route_service_minutes: int = Field(
+        default=3, description="Minutes a driver spends at each delivery or pick-up stop."
+    )
+    route_time_limit_s: float = Field(
+        default=5.0,
+        description="Seconds the route optimiser searches a 400-stop plan (scaled by size).",
+    )
+    route_distance_matrix: str | None = Field(
+        default=None,
+        description=(
+            "CSV of road distances: from_lat,from_lon,to_lat,to_lon,metres (unset: great-circle)."
+        ),
+    )
+
     pii_keys: str = Field(
         default="",
         description="Personal-data encryption keys 'kid:base64key,...'; the first is current.",

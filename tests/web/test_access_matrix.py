@@ -159,6 +159,82 @@ CASES = [
         "recall",
         form={"tube": "{}", "position": "1", "type": "recall_notified"},
     ),
+    # Supplies are kept for the whole operation (no jurisdiction narrows them); allocating
+    # reaches only areas inside the officer's. The empty world has no warehouse, so a valid
+    # area gets as far as the refused form (422).
+    Case("GET", "/supplies/donations", P.SUPPLIES_MANAGE, "/supplies/donations"),
+    Case(
+        "POST",
+        "/supplies/donations",
+        P.SUPPLIES_MANAGE,
+        "/supplies/donations",
+        form={"donor": "某公司", "warehouse": "NONE"},
+        ok=frozenset({422}),
+    ),
+    Case(
+        "GET",
+        "/supplies/donations/{number}",
+        P.SUPPLIES_MANAGE,
+        "/supplies/donations/JZ0",
+        ok=frozenset({404}),
+    ),
+    Case("GET", "/supplies/stock", P.SUPPLIES_MANAGE, "/supplies/stock"),
+    Case("GET", "/supplies/stock.xlsx", P.SUPPLIES_MANAGE, "/supplies/stock.xlsx"),
+    Case("GET", "/supplies/packages", P.SUPPLIES_MANAGE, "/supplies/packages"),
+    Case(
+        "POST",
+        "/supplies/packages/assemble",
+        P.SUPPLIES_MANAGE,
+        "/supplies/packages/assemble",
+        form={"package": "NONE", "count": "1", "warehouse": "NONE"},
+        ok=frozenset({422}),
+    ),
+    Case("GET", "/supplies/allocations", P.SUPPLIES_MANAGE, "/supplies/allocations"),
+    Case(
+        "POST",
+        "/supplies/allocations",
+        P.SUPPLIES_MANAGE,
+        "/supplies/allocations",
+        "area",
+        form={"area": "{}", "item": "NONE", "warehouse": "NONE", "delivery_date": "2022-09-21"},
+        ok=frozenset({422}),
+    ),
+    *(
+        Case("GET", route, P.SUPPLIES_MANAGE, route.replace(param, "999"), ok=frozenset({404}))
+        for route, param in (
+            ("/supplies/allocations/{allocation_id}", "{allocation_id}"),
+            ("/supplies/allocations/{allocation_id}/orders.xlsx", "{allocation_id}"),
+            ("/supplies/donors/{donor_id}", "{donor_id}"),
+            ("/supplies/donors/{donor_id}/report.xlsx", "{donor_id}"),
+            ("/logistics/trips/{trip_id}", "{trip_id}"),
+        )
+    ),
+    Case(
+        "GET",
+        "/logistics/driver/trips/{trip_id}",
+        P.SHIFTS_SIGN_UP,
+        "/logistics/driver/trips/999",
+        ok=frozenset({404}),
+    ),
+    Case("GET", "/logistics/dispatch", P.SUPPLIES_MANAGE, "/logistics/dispatch?day=2022-09-21"),
+    Case(
+        "POST",
+        "/logistics/dispatch/plan",
+        P.SUPPLIES_MANAGE,
+        "/logistics/dispatch/plan",
+        form={"day": "2022-09-21"},
+        ok=frozenset({422}),
+    ),
+    Case("GET", "/logistics/trip-log.xlsx", P.SUPPLIES_MANAGE, "/logistics/trip-log.xlsx"),
+    Case("GET", "/logistics/driver", P.SHIFTS_SIGN_UP, "/logistics/driver"),
+    Case(
+        "POST",
+        "/logistics/driver/trips/{trip_id}/confirm",
+        P.SHIFTS_SIGN_UP,
+        "/logistics/driver/trips/999/confirm",
+        form={"order": "1", "pin": "0000"},
+        ok=frozenset({404}),
+    ),
     # User administration: a name nobody has, so the module's users stay as they are; an
     # administrator gets past the permission to the 404 of the unknown user.
     Case("GET", "/admin/users", P.USERS_MANAGE, "/admin/users"),

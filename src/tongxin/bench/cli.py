@@ -199,3 +199,44 @@ def bench_city(
         f"{line['engine']}, {line['people']} residents, {line['events']} events: {stages};"
         f" total {line['total_s']} s; {line['mismatches']} mismatches"
     )
+
+
+@app.command("routing")
+def bench_routing(
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
+    sizes: str = typer.Option("100,400,1000", help="Stop counts, comma-separated."),
+    time_limit_s: float | None = typer.Option(
+        None,
+        help="Seconds for a 400-stop plan (default TONGXIN_ROUTE_TIME_LIMIT_S), scaled by size.",
+    ),
+    longer: float = typer.Option(10.0, help="The reference run gets this many times as long."),
+    seed: int = typer.Option(2022, help="Seed of the generated instances."),
+) -> None:
+    """Solve generated 100/400/1,000-stop CVRPTW instances; report time, distance, gap_pct."""
+    from rich.console import Console
+
+    from tongxin.bench.routing import run_routing_bench
+    from tongxin.settings import get_settings
+
+    console = Console(stderr=True)
+    try:
+        stop_counts = [int(x) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        console.print(f"error: --sizes must be numbers: {sizes!r}")
+        raise typer.Exit(2) from None
+    result = run_routing_bench(
+        sizes=stop_counts,
+        base_time_limit_s=time_limit_s or get_settings().route_time_limit_s,
+        longer=longer,
+        seed=seed,
+        step=lambda text: console.print(f"solving {text}"),
+    )
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for row in result["sizes"]:
+        typer.echo(
+            f"{row['stops']} stops: {row['distance_km']} km in {row['solve_s']} s; "
+            f"{row['longer_distance_km']} km in {row['longer_time_limit_s']} s; "
+            f"gap {row['gap_pct']} %"
+        )

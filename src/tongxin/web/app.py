@@ -107,12 +107,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from tongxin.audit import pages as audit_pages
     from tongxin.field import api as field_api
     from tongxin.field import pages as field_pages
+    from tongxin.logistics import pages as logistics_pages
     from tongxin.registry import api as registry_api
     from tongxin.registry import pages as registry_pages
     from tongxin.screening import api as screening_api
     from tongxin.screening import api_field as screening_api_field
     from tongxin.screening import api_results as screening_api_results
     from tongxin.screening import pages as screening_pages
+    from tongxin.supplies import pages as supplies_pages
 
     # Routes are matched in order: the capture endpoint, the busiest by far, goes first.
     # Its error answers are declared here for both its routes (401 token, 404 event,
@@ -126,6 +128,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(screening_api_field.router)
     app.include_router(screening_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(supplies_pages.router)
+    app.include_router(logistics_pages.router)
     app.include_router(field_api.router, responses=error_responses(401))
     app.include_router(field_pages.router)
     app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)

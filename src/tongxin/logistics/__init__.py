@@ -1,0 +1,1 @@
+"""Logistics: drivers, vehicles, trips and route optimisation for supplies and samples."""

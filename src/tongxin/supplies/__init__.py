@@ -1,0 +1,1 @@
+"""Supplies: donors, donations, warehouses, the stock ledger, packages and allocations."""

@@ -1,0 +1,351 @@
+"""Allocation: recipients (households in need, institutions), allocation plans, delivery orders.
+
+`allocate_to_households` takes a plain list of household ids. The registry's groups feed it
+now (`needy_households`); hotline cases will feed it the same way when that area lands.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from tongxin.registry.models import Area, Household, Resident
+from tongxin.supplies import rules, service
+from tongxin.supplies.models import Allocation, DeliveryOrder, Item, Recipient, Warehouse
+from tongxin.supplies.rules import SuppliesError
+
+CHINA = timezone(timedelta(hours=8))
+INSTITUTION_KINDS = ("school", "elderly_home", "community")
+
+
+@dataclass(frozen=True)
+class NeedyHousehold:
+    """A household the registry's groups mark as in need, and why."""
+
+    household_id: int
+    people: int
+    reason: str  # elderly_alone | bedridden
+
+
+def needy_households(
+    session: Session, *, area: Area, today: date, elderly_age: int
+) -> list[NeedyHousehold]:
+    """List households under `area` with a bedridden member or one elderly person alone."""
+    column = getattr(Resident, f"{area.level}_id", None)
+    if column is None:
+        raise SuppliesError(
+            "bad_area", f"cannot list households under a {area.level}", where="area"
+        )
+    # Born on or before this day: `elderly_age` whole years old today (29 Feb -> 28 Feb).
+    try:
+        cutoff = today.replace(year=today.year - elderly_age)
+    except ValueError:
+        cutoff = today.replace(year=today.year - elderly_age, day=28)
+    rows = session.execute(
+        select(
+            Resident.household_id,
+            func.count(),
+            func.sum(case((Resident.bedridden, 1), else_=0)),
+            func.max(Resident.birth_date),
+        )
+        .where(column == area.id, Resident.status == "present")
+        .group_by(Resident.household_id)
+        .order_by(Resident.household_id)
+    ).all()
+    out = []
+    for household_id, people, bedridden, youngest in rows:
+        if bedridden:
+            out.append(NeedyHousehold(household_id, int(people), "bedridden"))
+        elif people == 1 and youngest <= cutoff:
+            out.append(NeedyHousehold(household_id, 1, "elderly_alone"))
+    return out
+
+
+def recipients_for_households(session: Session, household_ids: Sequence[int]) -> list[Recipient]:
+    """Return a recipient per household (made on first use), with address and coordinates."""
+    ids = sorted(set(household_ids))
+    existing = {
+        r.household_id: r
+        for r in session.scalars(select(Recipient).where(Recipient.household_id.in_(ids)))
+    }
+    missing = [i for i in ids if i not in existing]
+    if missing:
+        building = Area.__table__.alias("building")
+        compound = Area.__table__.alias("compound")
+        people = (
+            select(Resident.household_id, func.count().label("n"))
+            .where(Resident.household_id.in_(missing), Resident.status == "present")
+            .group_by(Resident.household_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(
+                Household.id,
+                Household.room,
+                Household.district_id,
+                Household.area_id,
+                building.c.name,
+                compound.c.name,
+                func.coalesce(building.c.latitude, compound.c.latitude),
+                func.coalesce(building.c.longitude, compound.c.longitude),
+                func.coalesce(people.c.n, 1),
+            )
+            .join(building, building.c.id == Household.building_id)
+            .join(compound, compound.c.id == Household.compound_id)
+            .outerjoin(people, people.c.household_id == Household.id)
+            .where(Household.id.in_(missing))
+        ).all()
+        found = {r[0] for r in rows}
+        unknown = [i for i in missing if i not in found]
+        if unknown:
+            raise SuppliesError(
+                "unknown_household", f"no household {unknown[0]}", where="households"
+            )
+        for hid, room, district_id, area_id, b_name, c_name, lat, lon, n in rows:
+            if lat is None or lon is None:
+                raise SuppliesError(
+                    "no_coordinates",
+                    f"household {hid} ({c_name}{b_name}) has no coordinates",
+                    where="households",
+                )
+            r = Recipient(
+                kind="household",
+                name=f"{c_name}{b_name}{room}",
+                household_id=hid,
+                area_id=area_id,
+                district_id=district_id,
+                address=f"{c_name}{b_name}{room}室",
+                people=int(n),
+                latitude=lat,
+                longitude=lon,
+            )
+            session.add(r)
+            existing[hid] = r
+        session.flush()
+    return [existing[i] for i in ids]
+
+
+def add_institution(
+    session: Session,
+    *,
+    kind: str,
+    name: str,
+    address: str,
+    latitude: float,
+    longitude: float,
+    people: int = 1,
+) -> Recipient:
+    """Add a school, elderly-care home or community as a recipient."""
+    if kind not in INSTITUTION_KINDS:
+        raise SuppliesError("bad_kind", f"institution kind {kind!r}", where="kind")
+    r = Recipient(
+        kind=kind, name=name, address=address, people=people, latitude=latitude, longitude=longitude
+    )
+    session.add(r)
+    session.flush()
+    return r
+
+
+@dataclass(frozen=True)
+class Window:
+    """A delivery time window in China local wall-clock time on the delivery day."""
+
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+
+    def on(self, day: date) -> tuple[datetime, datetime]:
+        """Return the window as UTC instants on `day`."""
+        return (
+            datetime.combine(day, self.start, tzinfo=CHINA).astimezone(UTC),
+            datetime.combine(day, self.end, tzinfo=CHINA).astimezone(UTC),
+        )
+
+
+def allocate(
+    session: Session,
+    *,
+    name: str,
+    item: Item,
+    warehouse: Warehouse,
+    recipients: Sequence[Recipient],
+    total: int,
+    delivery_date: date,
+    window: Window,
+    urgency: str,
+    at: datetime,
+    by: str,
+    split: str = "by_size",
+) -> Allocation:
+    """Allocate `total` units of an item among recipients and make one delivery order each.
+
+    `split` is `by_size` (one each, the rest by household size) or `equal` (the same each).
+    The stock is set aside (free -> allocated) in the same operation; too little stock,
+    a bad window or an unknown urgency refuses the whole allocation.
+    """
+    if not recipients:
+        raise SuppliesError("missing", "no recipients to allocate to", where="recipients")
+    if urgency not in ("normal", "urgent"):
+        raise SuppliesError(
+            "bad_urgency", f"urgency {urgency!r}: normal or urgent", where="urgency"
+        )
+    if window.end <= window.start:
+        raise SuppliesError(
+            "empty_window",
+            f"time window {window.start:%H:%M}-{window.end:%H:%M} is empty",
+            where="window",
+        )
+    sizes = {r.id: r.people for r in recipients}
+    if split == "by_size":
+        shares = rules.split_by_size(total, sizes)
+    elif split == "equal":
+        each, rest = divmod(total, len(recipients))
+        if rest:
+            raise SuppliesError(
+                "uneven", f"{total} does not split equally among {len(recipients)}", where="total"
+            )
+        shares = dict.fromkeys(sizes, each)
+    else:
+        raise SuppliesError("bad_split", f"split {split!r}: by_size or equal", where="split")
+    # Checked as a whole before any stock moves, so a short allocation writes nothing.
+    service.pick(
+        session, warehouse_id=warehouse.id, item=item, milli=total * rules.MILLI, today=at.date()
+    )
+    allocation = Allocation(
+        name=name,
+        item_id=item.id,
+        warehouse_id=warehouse.id,
+        delivery_date=delivery_date,
+        created_at=at,
+        created_by=by,
+    )
+    session.add(allocation)
+    session.flush()
+    start, end = window.on(delivery_date)
+    for r in recipients:
+        units = shares[r.id]
+        if units <= 0:
+            continue
+        order = DeliveryOrder(
+            allocation_id=allocation.id,
+            recipient_id=r.id,
+            item_id=item.id,
+            warehouse_id=warehouse.id,
+            milli=units * rules.MILLI,
+            weight_g=units * item.unit_weight_g,
+            address=r.address,
+            latitude=r.latitude,
+            longitude=r.longitude,
+            delivery_date=delivery_date,
+            window_start=start,
+            window_end=end,
+            urgency=urgency,
+            status="open",
+            pin=f"{secrets.randbelow(10_000):04d}",
+        )
+        session.add(order)
+        session.flush()
+        service.allocate_stock(
+            session,
+            item=item,
+            warehouse_id=warehouse.id,
+            milli=order.milli,
+            ref=f"order:{order.id}",
+            at=at,
+            by=by,
+        )
+    return allocation
+
+
+def allocate_to_households(
+    session: Session,
+    *,
+    household_ids: Sequence[int],
+    item: Item,
+    warehouse: Warehouse,
+    total: int,
+    delivery_date: date,
+    at: datetime,
+    by: str,
+    name: str,
+    window: Window | None = None,
+    urgency: str = "normal",
+) -> Allocation:
+    """Allocate to households given by id: the seam registry groups and hotline cases feed."""
+    recipients = recipients_for_households(session, household_ids)
+    return allocate(
+        session,
+        name=name,
+        item=item,
+        warehouse=warehouse,
+        recipients=recipients,
+        total=total,
+        delivery_date=delivery_date,
+        window=window or Window(),
+        urgency=urgency,
+        at=at,
+        by=by,
+    )
+
+
+def orders_on(
+    session: Session, day: date, *, statuses: Sequence[str] = ("open", "planned", "delivered")
+) -> list[DeliveryOrder]:
+    """Return the delivery orders of a day, urgent first, then by id."""
+    return list(
+        session.scalars(
+            select(DeliveryOrder)
+            .where(and_(DeliveryOrder.delivery_date == day, DeliveryOrder.status.in_(statuses)))
+            .order_by(DeliveryOrder.urgency.desc(), DeliveryOrder.id)
+        )
+    )
+
+
+def confirm_delivery(
+    session: Session,
+    *,
+    order: DeliveryOrder,
+    pin: str | None,
+    signature_svg: str | None,
+    at: datetime,
+    by: str,
+) -> int:
+    """Record the recipient's confirmation (PIN or signature) and issue the allocated stock.
+
+    A wrong PIN, no proof at all, or an order already delivered changes nothing.
+    Returns the thousandths issued.
+    """
+    if order.status == "delivered":
+        raise SuppliesError(
+            "already_delivered", f"order {order.id} is already delivered", where="order"
+        )
+    if pin:
+        if not secrets.compare_digest(pin.strip(), order.pin):
+            raise SuppliesError("wrong_pin", f"wrong PIN for order {order.id}", where="pin")
+        kind = "pin"
+    elif signature_svg and signature_svg.strip():
+        if len(signature_svg) > 60_000 or not signature_svg.lstrip().startswith("M"):
+            raise SuppliesError(
+                "bad_signature", "the signature is not a drawn path", where="signature"
+            )
+        kind = "signature"
+    else:
+        raise SuppliesError("missing_proof", "a PIN or a signature is needed", where="proof")
+    issued = service.issue_allocated(
+        session,
+        item_id=order.item_id,
+        warehouse_id=order.warehouse_id,
+        ref=f"order:{order.id}",
+        at=at,
+        by=by,
+    )
+    order.status = "delivered"
+    order.delivered_at = at
+    order.proof_kind = kind
+    order.signature_svg = signature_svg if kind == "signature" else None
+    session.flush()
+    return issued

@@ -1,0 +1,407 @@
+"""Supplies pages: the donation desk and receipts, stock, packages, allocations, donor reports.
+
+Supplies are kept for the whole operation, so the pages show every warehouse; allocating to
+households only reaches areas inside the officer's jurisdiction.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tongxin.accounts.models import User
+from tongxin.accounts.rules import Permission
+from tongxin.registry.models import Area
+from tongxin.supplies import allocation, exports, receipts, reports, service
+from tongxin.supplies.allocation import CHINA
+from tongxin.supplies.models import (
+    Allocation,
+    DeliveryOrder,
+    Donation,
+    Donor,
+    Item,
+    Recipient,
+    Warehouse,
+)
+from tongxin.supplies.rules import UNIT_LABELS_ZH, SuppliesError, Unit, show_milli
+from tongxin.web.deps import RequestSession, page_user, requires, scope_of
+from tongxin.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+MANAGE = requires(Permission.SUPPLIES_MANAGE)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DESK_LINES = 4
+
+
+def xlsx_response(book: exports.WorkbookWriter, filename: str) -> Response:
+    """Answer with a saved workbook as a download."""
+    out = io.BytesIO()
+    book.save(out)
+    return Response(
+        out.getvalue(),
+        media_type=XLSX,
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+def _desk(
+    request: Request,
+    session: Session,
+    *,
+    problem: dict[str, str] | None = None,
+    form: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "donors": list(session.scalars(select(Donor).order_by(Donor.name))),
+        "warehouses": list(session.scalars(select(Warehouse).order_by(Warehouse.code))),
+        "items": list(
+            session.scalars(select(Item).where(Item.is_package.is_(False)).order_by(Item.code))
+        ),
+        "units": [(u.value, UNIT_LABELS_ZH[u]) for u in Unit],
+        "recent": list(session.scalars(select(Donation).order_by(Donation.id.desc()).limit(20))),
+        "donor_names": dict(session.execute(select(Donor.id, Donor.name)).tuples().all()),
+        "problem": problem,
+        "form": form or {},
+        "lines": DESK_LINES,
+    }
+    return render(request, "supplies/desk.html", context, status_code=status_code)
+
+
+@router.get("/supplies/donations", dependencies=[MANAGE])
+def donation_desk(request: Request, session: Session = RequestSession) -> Response:
+    """Show the donation desk: the intake form and the latest receipts."""
+    return _desk(request, session)
+
+
+@router.post("/supplies/donations", dependencies=[MANAGE])
+async def receive_donation(
+    request: Request, session: Session = RequestSession, user: User = Depends(page_user)
+) -> Response:
+    """Book a donation from the desk form; any bad line refuses the whole donation."""
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items()}
+    lines: list[service.IntakeLine] = []
+    for i in range(1, DESK_LINES + 1):
+        item = values.get(f"item_{i}", "").strip()
+        quantity = values.get(f"quantity_{i}", "").strip()
+        if not item and not quantity:
+            continue
+        expiry_raw = values.get(f"expires_{i}", "").strip()
+        try:
+            expiry = date.fromisoformat(expiry_raw) if expiry_raw else None
+        except ValueError:
+            problem = {
+                "code": "bad_date",
+                "where": f"line {len(lines) + 1}.expires_on",
+                "detail": expiry_raw,
+            }
+            return _desk(request, session, problem=problem, form=values, status_code=422)
+        lines.append(service.IntakeLine(item, quantity, values.get(f"unit_{i}", ""), expiry))
+    try:
+        warehouse = service.warehouse_by_code(session, values.get("warehouse", ""))
+        donor = service.add_donor(
+            session,
+            name=values.get("donor", ""),
+            kind=values.get("donor_kind", "enterprise"),
+            contact_name=values.get("contact") or None,
+            phone=values.get("phone") or None,
+        )
+        donation = service.receive_donation(
+            session,
+            donor=donor,
+            warehouse=warehouse,
+            lines=lines,
+            at=datetime.now(UTC),
+            by=user.username,
+            settings=request.app.state.settings,
+            note=values.get("note") or None,
+        )
+    except SuppliesError as exc:
+        session.rollback()
+        return _desk(request, session, problem=exc.as_dict(), form=values, status_code=422)
+    return RedirectResponse(f"/supplies/donations/{donation.number}", status_code=303)
+
+
+@router.get("/supplies/donations/{number}", dependencies=[MANAGE])
+def donation_receipt(request: Request, number: str, session: Session = RequestSession) -> Response:
+    """Show a donation's printable receipt with its QR code."""
+    donation = session.scalar(select(Donation).where(Donation.number == number))
+    if donation is None:
+        raise HTTPException(status_code=404)
+    return render(
+        request,
+        "supplies/receipt.html",
+        {"receipt": receipts.receipt(session, donation), "donor_id": donation.donor_id},
+    )
+
+
+@router.get("/supplies/stock", dependencies=[MANAGE])
+def stock_page(request: Request, session: Session = RequestSession) -> Response:
+    """Show stock on hand per warehouse, item and lot, summed from the ledger."""
+    return render(
+        request, "supplies/stock.html", {"rows": reports.stock_on_hand(session), "show": show_milli}
+    )
+
+
+@router.get("/supplies/stock.xlsx", dependencies=[MANAGE])
+def stock_xlsx(session: Session = RequestSession, user: User = Depends(page_user)) -> Response:
+    """Download the stock list as xlsx."""
+    rows = [r.as_dict() for r in reports.stock_on_hand(session)]
+    return xlsx_response(exports.stock_workbook(rows, by=user.username), "stock.xlsx")
+
+
+def _packages(
+    request: Request,
+    session: Session,
+    *,
+    problem: dict[str, str] | None = None,
+    done: int | None = None,
+    status_code: int = 200,
+) -> Response:
+    packages = list(
+        session.scalars(select(Item).where(Item.is_package.is_(True)).order_by(Item.code))
+    )
+    totals = reports.item_totals(session)
+    return render(
+        request,
+        "supplies/packages.html",
+        {
+            "packages": packages,
+            "totals": {p.code: show_milli(totals.get(p.code, 0)) for p in packages},
+            "contents": {p.id: service.package_contents(session, p) for p in packages},
+            "warehouses": list(session.scalars(select(Warehouse).order_by(Warehouse.code))),
+            "problem": problem,
+            "done": done,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/supplies/packages", dependencies=[MANAGE])
+def packages_page(
+    request: Request, done: int | None = None, session: Session = RequestSession
+) -> Response:
+    """Show package definitions, packages in stock, and the assembly form."""
+    return _packages(request, session, done=done)
+
+
+@router.post("/supplies/packages/assemble", dependencies=[MANAGE])
+def assemble_packages(
+    request: Request,
+    package: str = Form(""),
+    count: str = Form(""),
+    warehouse: str = Form(""),
+    session: Session = RequestSession,
+    user: User = Depends(page_user),
+) -> Response:
+    """Assemble N packages at a warehouse from its stock."""
+    try:
+        if not count.strip().isdigit():
+            raise SuppliesError("bad_quantity", f"not a whole number: {count!r}", where="count")
+        service.assemble(
+            session,
+            package=service.item_by_code(session, package, where="package"),
+            packages=int(count),
+            warehouse=service.warehouse_by_code(session, warehouse),
+            at=datetime.now(UTC),
+            by=user.username,
+        )
+    except SuppliesError as exc:
+        session.rollback()
+        return _packages(request, session, problem=exc.as_dict(), status_code=422)
+    return RedirectResponse(f"/supplies/packages?done={int(count)}", status_code=303)
+
+
+def _allocations(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    problem: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    scope = scope_of(session, user)
+    areas = [
+        a
+        for a in session.scalars(
+            select(Area)
+            .where(Area.level.in_(("district", "street", "community")))
+            .order_by(Area.code)
+        )
+        if scope.contains(a)
+    ]
+    counts = dict(
+        session.execute(
+            select(DeliveryOrder.allocation_id, func.count()).group_by(DeliveryOrder.allocation_id)
+        )
+        .tuples()
+        .all()
+    )
+    return render(
+        request,
+        "supplies/allocations.html",
+        {
+            "areas": areas,
+            "items": list(
+                session.scalars(select(Item).order_by(Item.is_package.desc(), Item.code))
+            ),
+            "warehouses": list(session.scalars(select(Warehouse).order_by(Warehouse.code))),
+            "allocations": list(
+                session.scalars(select(Allocation).order_by(Allocation.id.desc()).limit(50))
+            ),
+            "counts": counts,
+            "problem": problem,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/supplies/allocations", dependencies=[MANAGE])
+def allocations_page(
+    request: Request, session: Session = RequestSession, user: User = Depends(page_user)
+) -> Response:
+    """Show the allocation form (households in need of an area) and past allocations."""
+    return _allocations(request, session, user)
+
+
+@router.post("/supplies/allocations", dependencies=[MANAGE])
+def allocate_to_area(
+    request: Request,
+    area: str = Form(""),
+    item: str = Form(""),
+    warehouse: str = Form(""),
+    delivery_date: str = Form(""),
+    total: str = Form(""),
+    window_from: str = Form("09:00"),
+    window_to: str = Form("18:00"),
+    urgency: str = Form("normal"),
+    session: Session = RequestSession,
+    user: User = Depends(page_user),
+) -> Response:
+    """Allocate to the households in need of an area inside the user's jurisdiction."""
+    found = session.scalar(select(Area).where(Area.code == area))
+    if found is None or not scope_of(session, user).contains(found):
+        raise HTTPException(status_code=404)
+    settings = request.app.state.settings
+    try:
+        day = _parse(date.fromisoformat, delivery_date, "delivery_date")
+        window = allocation.Window(
+            _parse(time.fromisoformat, window_from, "window_from"),
+            _parse(time.fromisoformat, window_to, "window_to"),
+        )
+        needy = allocation.needy_households(
+            session, area=found, today=day, elderly_age=settings.elderly_age
+        )
+        if total.strip() and not total.strip().isdigit():
+            raise SuppliesError("bad_quantity", f"not a whole number: {total!r}", where="total")
+        made = allocation.allocate_to_households(
+            session,
+            household_ids=[n.household_id for n in needy],
+            item=service.item_by_code(session, item),
+            warehouse=service.warehouse_by_code(session, warehouse),
+            total=int(total) if total.strip() else len(needy),
+            delivery_date=day,
+            at=datetime.now(UTC),
+            by=user.username,
+            name=f"{found.name} {day.isoformat()}",
+            window=window,
+            urgency=urgency,
+        )
+    except SuppliesError as exc:
+        session.rollback()
+        return _allocations(request, session, user, problem=exc.as_dict(), status_code=422)
+    return RedirectResponse(f"/supplies/allocations/{made.id}", status_code=303)
+
+
+def _parse(parser: Any, raw: str, where: str) -> Any:
+    try:
+        return parser(raw.strip())
+    except ValueError:
+        raise SuppliesError("bad_value", f"{raw!r} is not valid here", where=where) from None
+
+
+def _orders(session: Session, allocation_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(DeliveryOrder, Recipient.name)
+        .join(Recipient, Recipient.id == DeliveryOrder.recipient_id)
+        .where(DeliveryOrder.allocation_id == allocation_id)
+        .order_by(DeliveryOrder.id)
+    ).all()
+    return [
+        {
+            "order": o.id,
+            "recipient": name,
+            "address": o.address,
+            "units": show_milli(o.milli),
+            "weight_kg": o.weight_g / 1000,
+            "window": f"{o.window_start.astimezone(CHINA):%H:%M}-"
+            f"{o.window_end.astimezone(CHINA):%H:%M}",
+            "urgency": o.urgency,
+            "status": o.status,
+            "pin": o.pin,
+        }
+        for o, name in rows
+    ]
+
+
+@router.get("/supplies/allocations/{allocation_id}", dependencies=[MANAGE])
+def allocation_page(
+    request: Request, allocation_id: int, session: Session = RequestSession
+) -> Response:
+    """Show an allocation's delivery orders with the PINs recipients confirm with."""
+    found = session.get(Allocation, allocation_id)
+    if found is None:
+        raise HTTPException(status_code=404)
+    return render(
+        request,
+        "supplies/allocation.html",
+        {"allocation": found, "orders": _orders(session, allocation_id)},
+    )
+
+
+@router.get("/supplies/allocations/{allocation_id}/orders.xlsx", dependencies=[MANAGE])
+def allocation_xlsx(
+    allocation_id: int, session: Session = RequestSession, user: User = Depends(page_user)
+) -> Response:
+    """Download an allocation's delivery orders as xlsx."""
+    if session.get(Allocation, allocation_id) is None:
+        raise HTTPException(status_code=404)
+    book = exports.table_workbook(
+        "配送单", exports.ORDER_COLUMNS, _orders(session, allocation_id), by=user.username
+    )
+    return xlsx_response(book, f"allocation-{allocation_id}.xlsx")
+
+
+@router.get("/supplies/donors/{donor_id}", dependencies=[MANAGE])
+def donor_page(request: Request, donor_id: int, session: Session = RequestSession) -> Response:
+    """Show what a donor gave and where it went."""
+    donor = session.get(Donor, donor_id)
+    if donor is None:
+        raise HTTPException(status_code=404)
+    return render(
+        request,
+        "supplies/donor.html",
+        {"donor": donor, "report": reports.donor_report(session, donor)},
+    )
+
+
+@router.get("/supplies/donors/{donor_id}/report.xlsx", dependencies=[MANAGE])
+def donor_xlsx(
+    donor_id: int, session: Session = RequestSession, user: User = Depends(page_user)
+) -> Response:
+    """Download a donor report as xlsx."""
+    donor = session.get(Donor, donor_id)
+    if donor is None:
+        raise HTTPException(status_code=404)
+    report = reports.donor_report(session, donor)
+    book = exports.table_workbook(
+        f"捐赠去向 {donor.name}", exports.DONOR_COLUMNS, report["lines"], by=user.username
+    )
+    return xlsx_response(book, f"donor-{donor_id}.xlsx")
