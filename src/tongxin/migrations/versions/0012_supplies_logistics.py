@@ -3,8 +3,8 @@
 Stock is a ledger (`stock_moves`) summed per warehouse, item, lot and bucket; quantities
 are integer thousandths of the item's unit (decision 0013).
 
-Revision ID: 0013_supplies_logistics
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from alembic import op
 
 from tongxin.db import UtcDateTime
 
-revision: str = "0013_supplies_logistics"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
