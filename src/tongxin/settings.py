@@ -84,6 +84,26 @@ class Settings(BaseSettings):
         description="Key of the audit chain's HMAC; unset means a plain SHA-256 chain.",
     )
 
+    hotline_due_hours_critical: float = Field(
+        default=2, description="Hours a critical hotline case may stay unresolved before it is overdue."
+    )
+    hotline_due_hours_urgent: float = Field(
+        default=12, description="Hours an urgent hotline case may stay unresolved before it is overdue."
+    )
+    hotline_due_hours_normal: float = Field(
+        default=72, description="Hours a normal hotline case may stay unresolved before it is overdue."
+    )
+    hotline_webhook_url: str = Field(
+        default="",
+        description=(
+            "Group-robot webhook (WeChat Work style JSON POST) that overdue hotline cases are "
+            "sent to; empty: escalations show on the supervisor board only."
+        ),
+    )
+    hotline_webhook_timeout_s: float = Field(
+        default=5, description="Seconds to wait for the hotline webhook before giving up."
+    )
+
     pii_keys: str = Field(
         default="",
         description="Personal-data encryption keys 'kid:base64key,...'; the first is current.",
