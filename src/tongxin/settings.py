@@ -85,13 +85,13 @@ class Settings(BaseSettings):
     )
 
     hotline_due_hours_critical: float = Field(
-        default=2, description="Hours a critical hotline case may stay unresolved before it is overdue."
+        default=2, description="Hours a critical hotline case may stay unresolved before overdue."
     )
     hotline_due_hours_urgent: float = Field(
-        default=12, description="Hours an urgent hotline case may stay unresolved before it is overdue."
+        default=12, description="Hours an urgent hotline case may stay unresolved before overdue."
     )
     hotline_due_hours_normal: float = Field(
-        default=72, description="Hours a normal hotline case may stay unresolved before it is overdue."
+        default=72, description="Hours a normal hotline case may stay unresolved before overdue."
     )
     hotline_webhook_url: str = Field(
         default="",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tongxin.screening.cli_setup import emit, fail
+from tongxin.commands import emit, fail
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

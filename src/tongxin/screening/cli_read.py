@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from tongxin.screening.cli_setup import emit, fail
+from tongxin.commands import emit, fail
 
 app = typer.Typer()
 export_app = typer.Typer(

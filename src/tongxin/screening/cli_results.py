@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tongxin.screening.cli_setup import fail, round_or_fail
+from tongxin.commands import fail
+from tongxin.screening.cli_setup import round_or_fail
 
 if TYPE_CHECKING:
     from tongxin.screening.results import ImportOutcome

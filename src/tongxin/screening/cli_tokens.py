@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tongxin.screening.cli_setup import emit, fail, round_or_fail
+from tongxin.commands import emit, fail
+from tongxin.screening.cli_setup import round_or_fail
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0012_hotline"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
