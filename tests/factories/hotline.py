@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from tests.factories.registry import Tree
 from tongxin.accounts.models import User
 from tongxin.hotline.models import Hotline
 from tongxin.hotline.rules import Urgency
 from tongxin.hotline.schemas import IntakeIn
 from tongxin.hotline.service import Taken, add_hotline, take_call
+from tongxin.registry.models import Area
 from tongxin.registry.queries import Scope
 
 T0 = datetime(2022, 9, 20, 2, 0, tzinfo=UTC)  # 10:00 in Guiyang
@@ -20,16 +20,16 @@ DEADLINES = {Urgency.CRITICAL: 2.0, Urgency.URGENT: 12.0, Urgency.NORMAL: 72.0}
 
 
 def build_hotline(
-    session: Session, tree: Tree, operators: Sequence[User] = (), code: str = "QH-01"
+    session: Session, jurisdiction: Area, operators: Sequence[User] = (), code: str = "QH-01"
 ) -> Hotline:
-    """Create the street's help line answering for the whole street."""
+    """Create a street's help line answering for `jurisdiction` (the street in tests)."""
     return add_hotline(
         session,
         code=code,
         name="泉湖街道求助热线",
         number="0851-86000001",
         organisation="泉湖街道办事处",
-        jurisdiction=tree.street,
+        jurisdiction=jurisdiction,
         hours="24小时",
         operators=operators,
     )

@@ -113,7 +113,7 @@ def _entry(e: TimelineEntry) -> TimelineOut:
     dependencies=[CASES],
     responses={
         200: {"model": CaseOut, "description": "Added to an open case, or a resend"},
-        **error_responses(401, 403, 404, 409),
+        **error_responses(400, 401, 403, 404, 409),
     },
 )
 def intake(
@@ -173,7 +173,7 @@ def get_case(
     "/cases/{code}/updates",
     response_model=CaseOut,
     dependencies=[CASES],
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(400, 401, 403, 404, 409),
 )
 def update_case(
     code: str,

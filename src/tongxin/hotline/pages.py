@@ -64,7 +64,7 @@ def _render(
     return render_page(
         request,
         name,
-        {**context, "china_time": china_time, "overdue": overdue, "now": now},
+        {**context, "china_time": china_time, "overdue": overdue, "now": now, "crumbs": []},
         status_code=status_code,
     )
 

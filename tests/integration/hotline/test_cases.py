@@ -46,7 +46,7 @@ def desk(session: Session) -> tuple[Tree, User]:
     add_residents(session, tree.household, 3)
     add_residents(session, tree.other_household, 2, start=100)
     operator = _user(session, "op", area=tree.street)
-    build_hotline(session, tree, [operator])
+    build_hotline(session, tree.street, [operator])
     return tree, operator
 
 

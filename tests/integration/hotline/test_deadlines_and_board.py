@@ -68,7 +68,7 @@ def operator(session: Session):
     tree = build_tree(session)
     add_residents(session, tree.household, 3)
     user = _user(session, "op", area=tree.street)
-    build_hotline(session, tree, [user])
+    build_hotline(session, tree.street, [user])
     return user
 
 
