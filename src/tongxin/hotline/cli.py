@@ -172,13 +172,20 @@ def escalate(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) 
 def evaluate(
     part: str = typer.Option("held_out", help="held_out, train or all."),
     misses: bool = typer.Option(False, help="List the descriptions it got wrong."),
+    as_markdown: bool = typer.Option(
+        False, "--markdown", help="Print the block docs/hotline.md carries."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Score the category/urgency suggestion on the labelled set (held-out part by default)."""
     from tongxin.hotline.evaluation import evaluate as run
+    from tongxin.hotline.evaluation import markdown
 
     if part not in ("held_out", "train", "all"):
         fail(f"part 无效:{part}", f"--part must be held_out, train or all, got {part!r}")
+    if as_markdown:
+        typer.echo(markdown(run(part)), nl=False)
+        return
     scores = run(part).as_dict()
     if not misses:
         scores.pop("misses")

@@ -113,3 +113,31 @@ def evaluate(part: str = "held_out") -> Scores:
     elif part == "train":
         rows = [r for r in rows if not r.held_out]
     return score(rows, part)
+
+
+def markdown(scores: Scores) -> str:
+    """Render scores as the Markdown block docs/hotline.md carries (a test compares them)."""
+    lines = [
+        f"Part: `{scores.part}`, {scores.size} descriptions. "
+        f"Category accuracy **{scores.category_accuracy:.1%}**, "
+        f"urgency accuracy **{scores.urgency_accuracy:.1%}**, "
+        f"both right **{scores.both_accuracy:.1%}**.",
+        "",
+        "Category confusion (rows: labelled, columns: suggested):",
+        "",
+    ]
+    for matrix in (scores.category_confusion, scores.urgency_confusion):
+        names = list(matrix)
+        lines.append("| labelled \\ suggested | " + " | ".join(names) + " |")
+        lines.append("|---" * (len(names) + 1) + "|")
+        for name in names:
+            lines.append(f"| {name} | " + " | ".join(str(matrix[name][n]) for n in names) + " |")
+        lines.append("")
+        if matrix is scores.category_confusion:
+            lines += ["Urgency confusion:", ""]
+    lines.append("Misses:")
+    lines.append("")
+    for miss in scores.misses:
+        labelled, suggested = miss["labelled"], miss["suggested"]
+        lines.append(f"- {miss['text']}: labelled {labelled}, suggested {suggested}")
+    return "\n".join(lines) + "\n"
