@@ -88,7 +88,8 @@ def test_a_call_taken_end_to_end_and_a_repeat_call_attached(
 
     # The description suggests a category; Alt+S accepts it.
     page.locator("textarea[name=description]").fill("家里老人降压药吃完了,卧床出不了门")
-    expect(page.locator("#suggestion")).to_be_visible()
+    # The first suggestion builds the segmenter in the server (about a second, once).
+    expect(page.locator("#suggestion")).to_be_visible(timeout=30_000)
     expect(page.locator("#suggestion [data-category]")).to_have_text("医疗")
     page.locator("textarea[name=description]").press("Alt+S")
     expect(page.locator("select[name=category]")).to_have_value("medical")
