@@ -45,7 +45,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _refuse(exc: service.HotlineError | HotlineRuleError, status: int = 422) -> HTTPException:
+def _refuse(exc: service.HotlineError | HotlineRuleError, status: int = 409) -> HTTPException:
     if isinstance(exc, service.HotlineError) and exc.code in (
         "unknown_hotline",
         "unknown_case",
@@ -238,12 +238,14 @@ def resident_hints(
     session: Session = RequestSession,
     user: User = Depends(api_user),
     scope: Scope = Depends(api_scope),
-) -> list[ResidentHint]:
+) -> Any:
     """Suggest residents as the operator types (phone digits, name, building), with open cases."""
     try:
         hints = board.resident_hints(session, scope=scope, q=q)
     except service.HotlineError as exc:
-        raise HTTPException(status_code=422, detail=exc.message) from exc
+        # In FastAPI's validation-error shape, as the schema documents 422.
+        problem = {"loc": ["query", "q"], "msg": exc.message, "type": exc.code}
+        return JSONResponse(status_code=422, content={"detail": [problem]})
     out = []
     for hint in hints:
         phone = hint.resident.phone or ""

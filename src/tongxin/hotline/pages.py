@@ -461,8 +461,11 @@ def board_page(
     )
 
 
-def _period(start: str, end: str) -> tuple[date, date, datetime, datetime]:
-    today = datetime.now(CHINA).date()
+def _figures(
+    session: Session, user: User, scope: Scope, start: str, end: str, now: datetime
+) -> tuple[date, date, board.Statistics]:
+    """Read the period from the query (China days; default the last 7) and count it."""
+    today = now.astimezone(CHINA).date()
     try:
         last = date.fromisoformat(end) if end else today
         first = date.fromisoformat(start) if start else last - timedelta(days=6)
@@ -470,9 +473,15 @@ def _period(start: str, end: str) -> tuple[date, date, datetime, datetime]:
         raise HTTPException(status_code=400) from exc
     if last < first or (last - first).days > 366:
         raise HTTPException(status_code=400)
-    begin = datetime.combine(first, time(), CHINA).astimezone(UTC)
-    finish = datetime.combine(last + timedelta(days=1), time(), CHINA).astimezone(UTC)
-    return first, last, begin, finish
+    figures = board.statistics(
+        session,
+        scope=scope,
+        user_id=user.id,
+        start=datetime.combine(first, time(), CHINA).astimezone(UTC),
+        end=datetime.combine(last + timedelta(days=1), time(), CHINA).astimezone(UTC),
+        now=now,
+    )
+    return first, last, figures
 
 
 @router.get("/hotline/stats", dependencies=SUPERVISE)
@@ -484,11 +493,7 @@ def stats_page(
     who: tuple[User, Scope] = Depends(_who),
 ) -> Response:
     """Show received, resolved, median time to resolve and overdue, with charts."""
-    user, scope = who
-    first, last, begin, finish = _period(start, end)
-    figures = board.statistics(
-        session, scope=scope, user_id=user.id, start=begin, end=finish, now=datetime.now(UTC)
-    )
+    first, last, figures = _figures(session, *who, start, end, datetime.now(UTC))
     return _render(
         request,
         "hotline/stats.html",
@@ -498,21 +503,16 @@ def stats_page(
 
 @router.get("/hotline/stats.xlsx", dependencies=SUPERVISE)
 def stats_export(
-    request: Request,
     start: str = Query("", alias="from", max_length=10),
     end: str = Query("", alias="to", max_length=10),
     session: Session = RequestSession,
     who: tuple[User, Scope] = Depends(_who),
 ) -> Response:
     """Download the statistics of a period as xlsx."""
-    user, scope = who
-    first, last, begin, finish = _period(start, end)
     now = datetime.now(UTC)
-    figures = board.statistics(
-        session, scope=scope, user_id=user.id, start=begin, end=finish, now=now
-    )
+    first, last, figures = _figures(session, *who, start, end, now)
     out = io.BytesIO()
-    write_statistics(figures, out, by=user.username, at=now)
+    write_statistics(figures, out, by=who[0].username, at=now)
     name = f"hotline-stats-{first.isoformat()}-{last.isoformat()}.xlsx"
     return Response(
         out.getvalue(),
