@@ -59,14 +59,14 @@ class HotlineCase(Base):
     __tablename__ = "hotline_cases"
     __table_args__ = (
         Index("ix_hotline_cases_open_due_at", "open_due_at", "state"),
-        Index("ix_hotline_cases_community_id_open_due_at", "community_id", "open_due_at"),
-        Index("ix_hotline_cases_street_id_open_due_at", "street_id", "open_due_at"),
-        Index("ix_hotline_cases_district_id_open_due_at", "district_id", "open_due_at"),
-        Index("ix_hotline_cases_hotline_id_open_due_at", "hotline_id", "open_due_at"),
-        Index("ix_hotline_cases_category_open_due_at", "category", "open_due_at"),
+        Index("ix_hotline_cases_community_id_open_due_at", "community_id", "open_due_at", "state"),
+        Index("ix_hotline_cases_street_id_open_due_at", "street_id", "open_due_at", "state"),
+        Index("ix_hotline_cases_district_id_open_due_at", "district_id", "open_due_at", "state"),
+        Index("ix_hotline_cases_hotline_id_open_due_at", "hotline_id", "open_due_at", "state"),
+        Index("ix_hotline_cases_category_open_due_at", "category", "open_due_at", "state"),
         Index("ix_hotline_cases_state_id", "state", "id"),
         Index("ix_hotline_cases_caller_phone_state", "caller_phone", "state"),
-        Index("ix_hotline_cases_operator_id_open_due_at", "operator_id", "open_due_at"),
+        Index("ix_hotline_cases_operator_id_open_due_at", "operator_id", "open_due_at", "state"),
         Index("ix_hotline_cases_opened_at", "opened_at"),
     )
 

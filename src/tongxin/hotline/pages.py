@@ -437,8 +437,10 @@ def board_page(
             area=_filter_area(session, scope, area),
             after=after or None,
         )
+        # The board is the jurisdiction's cases only (no "or taken by me"): that OR would
+        # defeat the (area, open_due_at) indexes; a supervisor's own calls are on their desk.
         page = board.board(
-            session, scope=scope, user_id=user.id, filters=filters, now=datetime.now(UTC)
+            session, scope=scope, user_id=None, filters=filters, now=datetime.now(UTC)
         )
     except (ValueError, service.HotlineError) as exc:
         raise HTTPException(status_code=400) from exc

@@ -80,14 +80,14 @@ def upgrade() -> None:
     )
     for name, columns in (
         ("ix_hotline_cases_open_due_at", ["open_due_at", "state"]),
-        ("ix_hotline_cases_community_id_open_due_at", ["community_id", "open_due_at"]),
-        ("ix_hotline_cases_street_id_open_due_at", ["street_id", "open_due_at"]),
-        ("ix_hotline_cases_district_id_open_due_at", ["district_id", "open_due_at"]),
-        ("ix_hotline_cases_hotline_id_open_due_at", ["hotline_id", "open_due_at"]),
-        ("ix_hotline_cases_category_open_due_at", ["category", "open_due_at"]),
+        ("ix_hotline_cases_community_id_open_due_at", ["community_id", "open_due_at", "state"]),
+        ("ix_hotline_cases_street_id_open_due_at", ["street_id", "open_due_at", "state"]),
+        ("ix_hotline_cases_district_id_open_due_at", ["district_id", "open_due_at", "state"]),
+        ("ix_hotline_cases_hotline_id_open_due_at", ["hotline_id", "open_due_at", "state"]),
+        ("ix_hotline_cases_category_open_due_at", ["category", "open_due_at", "state"]),
         ("ix_hotline_cases_state_id", ["state", "id"]),
         ("ix_hotline_cases_caller_phone_state", ["caller_phone", "state"]),
-        ("ix_hotline_cases_operator_id_open_due_at", ["operator_id", "open_due_at"]),
+        ("ix_hotline_cases_operator_id_open_due_at", ["operator_id", "open_due_at", "state"]),
         ("ix_hotline_cases_opened_at", ["opened_at"]),
     ):
         op.create_index(name, "hotline_cases", columns)
