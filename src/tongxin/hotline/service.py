@@ -151,6 +151,17 @@ def hotlines_for(session: Session, user: User, scope: Scope) -> list[Hotline]:
     return list(found)
 
 
+def may_take_calls(session: Session, user: User, scope: Scope, hotline: Hotline) -> bool:
+    """Tell whether a user answers this hotline: an operator of it, or it lies in their scope."""
+    operates = select(HotlineOperator.id).where(
+        HotlineOperator.hotline_id == hotline.id, HotlineOperator.user_id == user.id
+    )
+    if session.scalar(operates) is not None:
+        return True
+    area = session.get(Area, hotline.jurisdiction_id)
+    return area is not None and scope.contains(area)
+
+
 def _areas_in(scope: Scope) -> ColumnElement[bool]:
     if scope.whole:
         return true()
@@ -230,7 +241,7 @@ def take_call(
         if replay is not None:
             return Taken(replay, "replayed")
     hotline = hotline_by_code(session, intake.hotline)
-    if hotline not in hotlines_for(session, user, scope):
+    if not may_take_calls(session, user, scope, hotline):
         raise HotlineError("unknown_hotline", f"no hotline {intake.hotline!r}", "hotline")
     resident = _resident(session, scope, intake.resident_code)
     open_cases = open_cases_for_phone(session, intake.caller_phone, scope, user.id)
