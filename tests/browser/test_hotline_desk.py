@@ -131,7 +131,7 @@ def test_a_call_taken_end_to_end_and_a_repeat_call_attached(
     page.click("[data-action=resolve]")
     expect(page.locator("[data-action=close]")).to_be_visible()
     page.click("[data-action=close]")
-    expect(page.locator("[data-testid=problem]")).to_contain_text("call back")
+    expect(page.locator("[data-testid=problem]")).to_contain_text("回访确认")
     page.fill("textarea[name=text]", "回访:药已送到,老人已服药")
     page.click("[data-testid=confirm-callback]")
     page.click("[data-action=close]")

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
-from tongxin.accounts.rules import Permission, may
+from tongxin.accounts.rules import N_, Permission, may
 from tongxin.audit.context import web_actor
 from tongxin.audit.service import record
 from tongxin.hotline import board, service
@@ -29,7 +29,6 @@ from tongxin.hotline.rules import (
     Action,
     CaseState,
     Category,
-    HotlineRuleError,
     LinkedWorkKind,
     LinkedWorkStatus,
     is_overdue,
@@ -39,6 +38,7 @@ from tongxin.registry.models import Area, Resident
 from tongxin.registry.queries import Scope
 from tongxin.settings import Settings
 from tongxin.web.deps import RequestSession, page_user, requires, scope_of
+from tongxin.web.templating import gettext_for
 from tongxin.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +46,29 @@ router = APIRouter(include_in_schema=False)
 CASES = [requires(Permission.HOTLINE_CASES)]
 SUPERVISE = [requires(Permission.HOTLINE_SUPERVISE)]
 CHINA = timezone(timedelta(hours=8))
+
+# What a refused step says on the page, by the service's or the rules' code.
+PROBLEMS = {
+    "callback_required": N_("需先回访确认问题已解决,才能关闭工单。"),
+    "bad_state": N_("工单当前状态不能执行这一步。"),
+    "bad_action": N_("不能执行这一步。"),
+    "not_resolved": N_("只有已办结的工单才能回访确认。"),
+    "not_closed": N_("工单关闭后才能记录满意度回访。"),
+    "closed": N_("已关闭的工单不能改派或发起联动,请先重新打开。"),
+    "empty_note": N_("请填写记录内容。"),
+    "empty_details": N_("请写明需要什么。"),
+    "bad_work_status": N_("联动事项不能这样变更。"),
+    "unknown_hotline": N_("热线不存在或不在您的辖区。"),
+    "unknown_resident": N_("居民不存在或不在您的辖区。"),
+    "no_open_case": N_("该号码没有这个未办结工单。"),
+    "unknown_area": N_("区域不存在或不在您的辖区。"),
+}
+
+
+def problem_text(request: Request, exc: Exception) -> str:
+    """Say why a step was refused, in the page's language."""
+    code = getattr(exc, "code", "")
+    return str(gettext_for(request)(PROBLEMS.get(code, N_("输入有误,未保存。"))))
 
 
 def china_time(value: datetime | None) -> str:
@@ -266,8 +289,9 @@ def step(
             deadlines=service.deadline_hours(_settings(request)),
         )
     except ValueError as exc:
-        message = exc.message if isinstance(exc, HotlineRuleError) else "unknown action"
-        return _case_page(request, session, user, case, problem=message, status_code=409)
+        return _case_page(
+            request, session, user, case, problem=problem_text(request, exc), status_code=409
+        )
     return _back(case)
 
 
@@ -294,7 +318,9 @@ def note(
             callback_confirmed=kind == "callback",
         )
     except service.HotlineError as exc:
-        return _case_page(request, session, user, case, problem=exc.message, status_code=409)
+        return _case_page(
+            request, session, user, case, problem=problem_text(request, exc), status_code=409
+        )
     return _back(case)
 
 
@@ -325,7 +351,7 @@ def work(
             )
         else:
             if not details.strip():
-                raise service.HotlineError("empty_details", "请写明需要什么", "details")
+                raise service.HotlineError("empty_details", "details are empty", "details")
             service.spawn_work(
                 session,
                 case=case,
@@ -335,8 +361,9 @@ def work(
                 now=now,
             )
     except ValueError as exc:
-        message = getattr(exc, "message", "unknown kind or status")
-        return _case_page(request, session, user, case, problem=message, status_code=409)
+        return _case_page(
+            request, session, user, case, problem=problem_text(request, exc), status_code=409
+        )
     return _back(case)
 
 
@@ -362,7 +389,9 @@ def follow_up(
             now=datetime.now(UTC),
         )
     except service.HotlineError as exc:
-        return _case_page(request, session, user, case, problem=exc.message, status_code=409)
+        return _case_page(
+            request, session, user, case, problem=problem_text(request, exc), status_code=409
+        )
     return _back(case)
 
 
@@ -381,14 +410,21 @@ def reassign(
     target = session.scalar(select(Area).where(Area.code == area))
     if target is None or not scope.contains(target):
         return _case_page(
-            request, session, user, case, problem=f"区域不存在:{area}", status_code=422
+            request,
+            session,
+            user,
+            case,
+            problem=str(gettext_for(request)(PROBLEMS["unknown_area"])),
+            status_code=422,
         )
     before = {"area": case.responsible_area_id, "desk": case.desk}
     now = datetime.now(UTC)
     try:
         service.reassign(session, case=case, area=target, desk=desk, by=user.username, now=now)
     except service.HotlineError as exc:
-        return _case_page(request, session, user, case, problem=exc.message, status_code=409)
+        return _case_page(
+            request, session, user, case, problem=problem_text(request, exc), status_code=409
+        )
     record(
         session,
         actor=web_actor(request, user),
