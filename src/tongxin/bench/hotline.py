@@ -173,12 +173,31 @@ def fill_cases(
     started = time.perf_counter()
     for start in range(0, cases, BATCH):
         rows = _case_rows(district, start, min(BATCH, cases - start), rng)
-        with engine.begin() as connection:
-            connection.execute(insert(HotlineCase), rows)
+        if engine.dialect.name == "postgresql":
+            _copy(engine, rows)
+        else:
+            with engine.begin() as connection:
+                connection.execute(insert(HotlineCase), rows)
         step(start + len(rows))
     with engine.begin() as connection:
         connection.execute(text("ANALYZE"))
     return time.perf_counter() - started
+
+
+def _copy(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    # COPY on PostgreSQL: multi-row inserts ran at about 1,000 cases a second on the shared
+    # machine, so a million would take a quarter of an hour before anything was timed.
+    columns = list(rows[0])
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:  # type: ignore[attr-defined]
+            statement = f"COPY hotline_cases ({', '.join(columns)}) FROM STDIN"
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        raw.commit()
+    finally:
+        raw.close()
 
 
 def _median_ms(samples: list[float]) -> float:
