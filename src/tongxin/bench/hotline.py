@@ -179,8 +179,14 @@ def fill_cases(
             with engine.begin() as connection:
                 connection.execute(insert(HotlineCase), rows)
         step(start + len(rows))
-    with engine.begin() as connection:
-        connection.execute(text("ANALYZE"))
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does after a million inserts: without the visibility map every
+        # index-only count (the board's per-state counts) visits the heap, ten times slower.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE hotline_cases"))
+    else:
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
     return time.perf_counter() - started
 
 
