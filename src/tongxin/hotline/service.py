@@ -604,6 +604,27 @@ def move_work(
     return work
 
 
+def requested_work(
+    session: Session, *, kind: LinkedWorkKind, limit: int = 500
+) -> list[LinkedWork]:
+    """Return linked work of a kind still waiting for a desk to take it, oldest first.
+
+    This is what logistics reads to turn delivery requests into its own orders; it then
+    answers through `move_work` (accepted with its order id, done, cancelled).
+    """
+    return list(
+        session.scalars(
+            select(LinkedWork)
+            .where(
+                LinkedWork.kind == kind.value,
+                LinkedWork.status == LinkedWorkStatus.REQUESTED.value,
+            )
+            .order_by(LinkedWork.id)
+            .limit(limit)
+        )
+    )
+
+
 def record_follow_up(
     session: Session,
     *,

@@ -181,6 +181,22 @@ def test_linked_work_shows_its_status_on_the_case(session, desk):
         service.move_work(session, work=work, status=LinkedWorkStatus.REQUESTED, by="x", now=T0)
 
 
+def test_logistics_finds_the_delivery_requests_nobody_took_yet(session, desk):
+    _, operator = desk
+    case = call(session, operator).case
+    taken = service.spawn_work(
+        session, case=case, kind=LinkedWorkKind.DELIVERY, details="米 10斤", by="op", now=T0
+    )
+    waiting = service.spawn_work(
+        session, case=case, kind=LinkedWorkKind.DELIVERY, details="药 1盒", by="op", now=T0
+    )
+    service.spawn_work(
+        session, case=case, kind=LinkedWorkKind.HOME_VISIT, details="看看", by="op", now=T0
+    )
+    service.move_work(session, work=taken, status=LinkedWorkStatus.ACCEPTED, by="l", now=T0)
+    assert service.requested_work(session, kind=LinkedWorkKind.DELIVERY) == [waiting]
+
+
 def test_a_supervisor_reassigns_a_case(session, desk):
     tree, operator = desk
     case = call(session, operator, resident_code=_resident(session, "居民0").resident_code).case
