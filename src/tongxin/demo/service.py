@@ -79,6 +79,20 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
         "worker", "worker-demo-2022", Role.COMMUNITY_WORKER, "新星社区网格员", FIRST_COMMUNITY_CODE
     ),
     DemoLogin("sampler", "sampler-demo-2022", Role.SAMPLER, "新星社区采样员", FIRST_COMMUNITY_CODE),
+    DemoLogin(
+        "hotline",
+        "hotline-demo-2022",
+        Role.HOTLINE_OPERATOR,
+        "区求助热线接线员",
+        names.DISTRICT_CODE,
+    ),
+    DemoLogin(
+        "supervisor",
+        "supervisor-demo-2022",
+        Role.HOTLINE_SUPERVISOR,
+        "区民政局热线督办员",
+        names.DISTRICT_CODE,
+    ),
 )
 
 
@@ -325,6 +339,20 @@ def create_demo_users(session: Session) -> list[DemoLogin]:
             display_name=login.display_name,
             jurisdiction=area_by_code(session, login.area_code),
         )
+    # The district's help line, answered by the demo operator (docs/hotline.md).
+    from tongxin.hotline.service import add_hotline
+
+    operator = session.scalar(select(User).where(User.username == "hotline"))
+    add_hotline(
+        session,
+        code="BY-12345",
+        name="白云区困难群众求助热线",
+        number="0851-84812345",
+        organisation="白云区民政局",
+        jurisdiction=area_by_code(session, names.DISTRICT_CODE),
+        hours="24小时",
+        operators=[operator] if operator is not None else [],
+    )
     return list(DEMO_LOGINS)
 
 
