@@ -57,6 +57,7 @@ def build() -> typer.Typer:
     from tongxin.audit.cli import app as audit_app
     from tongxin.bench.cli import app as bench_app
     from tongxin.demo.cli import app as demo_app
+    from tongxin.hotline.cli import app as hotline_app
     from tongxin.logistics.cli import app as logistics_app
     from tongxin.privacy.cli import app as keys_app
     from tongxin.registry.cli import app as registry_app
@@ -69,6 +70,7 @@ def build() -> typer.Typer:
     app.add_typer(screening_app(), name="screening")
     app.add_typer(tokens_app, name="tokens")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(hotline_app, name="hotline")
     app.add_typer(demo_app, name="demo")
     app.add_typer(keys_app, name="keys")
     app.add_typer(supplies_app, name="supplies")

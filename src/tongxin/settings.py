@@ -111,6 +111,25 @@ class Settings(BaseSettings):
             "CSV of road distances: from_lat,from_lon,to_lat,to_lon,metres (unset: great-circle)."
         ),
     )
+    hotline_due_hours_critical: float = Field(
+        default=2, description="Hours a critical hotline case may stay unresolved before overdue."
+    )
+    hotline_due_hours_urgent: float = Field(
+        default=12, description="Hours an urgent hotline case may stay unresolved before overdue."
+    )
+    hotline_due_hours_normal: float = Field(
+        default=72, description="Hours a normal hotline case may stay unresolved before overdue."
+    )
+    hotline_webhook_url: str = Field(
+        default="",
+        description=(
+            "Group-robot webhook (WeChat Work style JSON POST) that overdue hotline cases are "
+            "sent to; empty: escalations show on the supervisor board only."
+        ),
+    )
+    hotline_webhook_timeout_s: float = Field(
+        default=5, description="Seconds to wait for the hotline webhook before giving up."
+    )
 
     pii_keys: str = Field(
         default="",

@@ -35,10 +35,14 @@ from tests.integration.screening.custody import (
     seal,
     swab,
 )
-from tests.web.conftest import add_user, post_form, sign_in
+from tests.web.conftest import add_user, form_token, post_form, sign_in
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission, Role, may
 from tongxin.db import make_sessionmaker, session_scope
+from tongxin.hotline.rules import Urgency
+from tongxin.hotline.schemas import IntakeIn
+from tongxin.hotline.service import add_hotline, take_call
+from tongxin.registry.queries import Scope
 from tongxin.registry.rules import AreaLevel
 from tongxin.registry.service import add_area
 from tongxin.screening.rules import Zone
@@ -255,6 +259,86 @@ CASES = [
     ),
 ]
 
+OK_422 = frozenset({422})
+# Hotline: the desk, board and statistics need no target; a case is "inside" when routed to
+# community A. Steps may be refused by the case's state (409) once an earlier user moved it.
+CASES += [
+    Case("GET", "/hotline", P.HOTLINE_CASES, "/hotline"),
+    Case("POST", "/hotline/intake", P.HOTLINE_CASES, "/hotline/intake", ok=frozenset({422})),
+    Case("GET", "/hotline/cases/{code}", P.HOTLINE_CASES, "/hotline/cases/{}", "case"),
+    Case(
+        "POST",
+        "/hotline/cases/{code}/step",
+        P.HOTLINE_CASES,
+        "/hotline/cases/{}/step",
+        "case",
+        form={"action": "start"},
+        ok=frozenset({303, 409}),
+    ),
+    Case(
+        "POST",
+        "/hotline/cases/{code}/note",
+        P.HOTLINE_CASES,
+        "/hotline/cases/{}/note",
+        "case",
+        form={"kind": "note", "text": "已联系"},
+    ),
+    Case(
+        "POST",
+        "/hotline/cases/{code}/work",
+        P.HOTLINE_CASES,
+        "/hotline/cases/{}/work",
+        "case",
+        form={"kind": "home_visit", "details": "上门看看"},
+    ),
+    Case(
+        "POST",
+        "/hotline/cases/{code}/follow-up",
+        P.HOTLINE_CASES,
+        "/hotline/cases/{}/follow-up",
+        "case",
+        form={"satisfaction": "5"},
+        ok=frozenset({409}),  # the case is not closed
+    ),
+    Case(
+        "POST",
+        "/hotline/cases/{code}/reassign",
+        P.HOTLINE_SUPERVISE,
+        "/hotline/cases/{}/reassign",
+        "case",
+        form={"area": "520113001001"},
+    ),
+    Case("GET", "/hotline/board", P.HOTLINE_SUPERVISE, "/hotline/board"),
+    Case("GET", "/hotline/stats", P.HOTLINE_SUPERVISE, "/hotline/stats"),
+    Case("GET", "/hotline/stats.xlsx", P.HOTLINE_SUPERVISE, "/hotline/stats.xlsx"),
+    # An empty JSON body: a permitted caller gets past access to the 422.
+    Case(
+        "POST",
+        "/api/v1/hotline/cases",
+        P.HOTLINE_CASES,
+        "/api/v1/hotline/cases",
+        ok=frozenset({422}),
+    ),
+    Case(
+        "GET", "/api/v1/hotline/cases/{code}", P.HOTLINE_CASES, "/api/v1/hotline/cases/{}", "case"
+    ),
+    Case(
+        "POST",
+        "/api/v1/hotline/cases/{code}/updates",
+        P.HOTLINE_CASES,
+        "/api/v1/hotline/cases/NONE/updates",
+        ok=frozenset({422}),
+    ),
+    Case("GET", "/api/v1/hotline/residents", P.HOTLINE_CASES, "/api/v1/hotline/residents?q=居民"),
+    Case(
+        "GET",
+        "/api/v1/hotline/open-cases",
+        P.HOTLINE_CASES,
+        "/api/v1/hotline/open-cases?phone=13800000000",
+    ),
+    Case("GET", "/api/v1/hotline/suggest", P.HOTLINE_CASES, "/api/v1/hotline/suggest?text=发烧"),
+]
+
 # Each role sits in community A (a lab receiver at lab 1); two more users show the wider
 # jurisdictions: a commander of the whole district, an administrator of the whole system.
 USERS: dict[str, tuple[Role, str | None]] = {
@@ -336,6 +420,33 @@ def _build(engine: Engine, password_hash: str) -> World:
             ids[username] = s.query(User.id).filter(User.username == username).scalar()
             if place == "LAB1":
                 s.query(User).filter(User.username == username).update({"lab_id": r.lab.id})
+        # A hotline over district 1 with one case routed to each community.
+        hotline_admin = s.query(User).filter(User.username == "admin_of_system").one()
+        add_hotline(
+            s,
+            code="QH-01",
+            name="泉湖热线",
+            number="0851-1",
+            organisation="泉湖街道",
+            jurisdiction=r.tree.district,
+            hours="24小时",
+        )
+        case_codes = [
+            take_call(
+                s,
+                intake=IntakeIn(
+                    hotline="QH-01",
+                    caller_phone=person.phone or "13800000000",
+                    resident_code=person.resident_code,
+                    description="家里老人降压药吃完了",
+                ),
+                user=hotline_admin,
+                scope=Scope.everything(),
+                now=ROUND_START,
+                deadlines={u: 12.0 for u in Urgency},
+            ).case.code
+            for person in (people[0], people[10])
+        ]
         round_1 = frozenset({"D1", "A", "B", "LAB1"})
         targets = {
             "area": {
@@ -365,6 +476,10 @@ def _build(engine: Engine, password_hash: str) -> World:
             "recall": {
                 "inside": Target(r.tubes10[0], frozenset({"A"})),
                 "outside": Target(r.tubes10[1], frozenset({"B"})),
+            },
+            "case": {
+                "inside": Target(case_codes[0], frozenset({"A"})),
+                "outside": Target(case_codes[1], frozenset({"B"})),
             },
             "event": {
                 "inside": Target(f"R1/rejected/{event_1.id}", round_1),
@@ -413,6 +528,10 @@ def _call(client: TestClient, case: Case, target: Target | None) -> Any:
     form = {k: v.replace("{}", value) for k, v in case.form.items()}
     if case.method == "GET":
         return client.get(url, follow_redirects=False)
+    if url.startswith("/api/"):
+        # The JSON API takes the CSRF token as a header, as the pages' scripts send it.
+        headers = {"X-CSRF-Token": form_token(client, "/login")}
+        return client.post(url, json=form, headers=headers, follow_redirects=False)
     files = {"file": ("居民.csv", _bad_sheet(), "text/csv")} if case.upload else None
     return post_form(client, url, form, files=files, follow_redirects=False)
 

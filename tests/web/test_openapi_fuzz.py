@@ -31,6 +31,7 @@ from tests.factories.screening import build_round
 from tests.web.conftest import add_user, sign_in
 from tongxin.accounts.rules import Role
 from tongxin.db import make_sessionmaker, session_scope
+from tongxin.hotline.service import add_hotline
 from tongxin.screening.models import DeviceToken
 from tongxin.screening.setup import issue_device_token
 from tongxin.settings import Settings
@@ -56,6 +57,13 @@ class Credentials:
     site_token: str
     lab_token: str
     courier_token: str
+    hotline_cookie: str
+
+    def cookies_for(self, path: str) -> dict[str, str]:
+        """The hotline API is fuzzed as a hotline supervisor of the district (the
+        administrator holds no hotline permission and would only ever get 403)."""
+        hotline = path.startswith("/api/v1/hotline")
+        return {SESSION_COOKIE: self.hotline_cookie if hotline else self.cookie}
 
     def headers_for(self, path: str) -> dict[str, str]:
         """Results and the lab screen take a lab token, the courier screen a courier token,
@@ -80,6 +88,22 @@ def credentials(fuzz_app: FastAPI, db: Engine, password_hash: str) -> Credential
     with session_scope(make_sessionmaker(db)) as s:
         rs = build_round(s)
         add_user(s, password_hash, "admin", Role.ADMIN, display_name="管理员")
+        add_user(
+            s,
+            password_hash,
+            "sup",
+            Role.HOTLINE_SUPERVISOR,
+            jurisdiction_id=rs.tree.district.id,
+        )
+        add_hotline(
+            s,
+            code="QH-01",
+            name="白云区求助热线",
+            number="0851-1",
+            organisation="白云区民政局",
+            jurisdiction=rs.tree.district,
+            hours="24小时",
+        )
         # The factory's tokens were issued in 2022 and have expired.
         s.execute(delete(DeviceToken))
         now = datetime.now(UTC)
@@ -91,7 +115,10 @@ def credentials(fuzz_app: FastAPI, db: Engine, password_hash: str) -> Credential
     with TestClient(fuzz_app) as client:
         sign_in(client, "admin")
         cookie = client.cookies[SESSION_COOKIE]
-    return Credentials(cookie, site_token, lab_token, courier_token)
+    with TestClient(fuzz_app) as client:
+        sign_in(client, "sup")
+        hotline_cookie = client.cookies[SESSION_COOKIE]
+    return Credentials(cookie, site_token, lab_token, courier_token, hotline_cookie)
 
 
 @pytest.fixture
@@ -118,6 +145,6 @@ def test_api_answers_match_the_schema_and_never_5xx(case, credentials: Credentia
     """Every generated request gets a documented answer and never a server error."""
     case.call_and_validate(
         headers=credentials.headers_for(case.path),
-        cookies={SESSION_COOKIE: credentials.cookie},
+        cookies=credentials.cookies_for(case.path),
         checks=CHECKS,
     )

@@ -20,6 +20,7 @@ class Role(StrEnum):
     COURIER = "courier"
     LAB_RECEIVER = "lab_receiver"
     HOTLINE_OPERATOR = "hotline_operator"
+    HOTLINE_SUPERVISOR = "hotline_supervisor"
     SUPPLIES_OFFICER = "supplies_officer"
     VOLUNTEER = "volunteer"
     MARKET_INSPECTOR = "market_inspector"
@@ -35,6 +36,7 @@ ROLE_LABELS_ZH: dict[Role, str] = {
     Role.COURIER: "转运人员",
     Role.LAB_RECEIVER: "检测机构接收员",
     Role.HOTLINE_OPERATOR: "热线接线员",
+    Role.HOTLINE_SUPERVISOR: "热线督办员",
     Role.SUPPLIES_OFFICER: "物资专员",
     Role.VOLUNTEER: "志愿者",
     Role.MARKET_INSPECTOR: "市场监管员",
@@ -70,6 +72,8 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     # Areas that arrive with later issues; declared now so every role's work has a name.
     HOTLINE_CASES = "hotline.cases"
+    # The supervisor board (every case in scope, overdue first), reassigning, statistics.
+    HOTLINE_SUPERVISE = "hotline.supervise"
     SUPPLIES_MANAGE = "supplies.manage"
     SHIFTS_SIGN_UP = "shifts.sign_up"
     MARKETS_INSPECT = "markets.inspect"
@@ -140,6 +144,10 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.LAB_RECEIVER: frozenset({P.SCREENING_READ, P.SCREENING_RESULTS_SUBMIT}),
         # Calls residents back about their cases.
         Role.HOTLINE_OPERATOR: frozenset({P.HOTLINE_CASES, P.PII_REVEAL_PHONE}),
+        # Watches every desk's cases in the jurisdiction, moves stuck ones, reads the figures.
+        Role.HOTLINE_SUPERVISOR: frozenset(
+            {P.HOTLINE_CASES, P.HOTLINE_SUPERVISE, P.PII_REVEAL_PHONE}
+        ),
         Role.SUPPLIES_OFFICER: frozenset({P.SUPPLIES_MANAGE}),
         Role.VOLUNTEER: frozenset({P.SHIFTS_SIGN_UP}),
         Role.MARKET_INSPECTOR: frozenset({P.MARKETS_INSPECT}),
@@ -166,6 +174,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     P.AUDIT_READ: "search the audit log",
     P.USERS_MANAGE: "create, disable and reset users",
     P.HOTLINE_CASES: "open, route and follow up hotline cases",
+    P.HOTLINE_SUPERVISE: "see every hotline case in scope, reassign cases, read statistics",
     P.SUPPLIES_MANAGE: "book donations, keep stock, dispatch packages",
     P.SHIFTS_SIGN_UP: "sign up for shifts and delivery trips",
     P.MARKETS_INSPECT: "report inspections, prices and supply",

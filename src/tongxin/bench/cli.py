@@ -240,3 +240,41 @@ def bench_routing(
             f"{row['longer_distance_km']} km in {row['longer_time_limit_s']} s; "
             f"gap {row['gap_pct']} %"
         )
+
+
+@app.command("hotline")
+def bench_hotline(
+    cases: int = typer.Option(1_000_000, min=1, help="Cases stored before timing."),
+    calls: int = typer.Option(200, min=1, help="Calls taken one by one for the intake timing."),
+    repeats: int = typer.Option(15, min=1, help="Times each board page is loaded."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
+    engine: BenchEngine = ENGINE_OPTION,
+    database_url: str | None = SCRATCH_DATABASE_OPTION,
+) -> None:
+    """Time hotline intake and the supervisor board at N stored cases, with raw baselines."""
+    from rich.console import Console
+
+    from tongxin.bench.hotline import run_hotline_bench
+
+    console = Console(stderr=True)
+    try:
+        line = run_hotline_bench(
+            cases=cases,
+            calls=calls,
+            repeats=repeats,
+            engine_name=engine.value,
+            database_url=database_url,
+            step=console.print,
+        )
+    except (ValueError, RuntimeError) as exc:
+        console.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(line, ensure_ascii=False))
+        return
+    typer.echo(
+        f"{line['engine']}, {line['cases']} cases ({line['open_cases']} open): intake median "
+        f"{line['intake_median_ms']} ms (raw insert {line['baseline_insert_median_ms']} ms); "
+        f"board median {line['board_median_ms']} ms (p95 {line['board_p95_ms']}); raw SQL "
+        f"{line['baseline_board_sql_median_ms']} ms"
+    )

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, Table, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -85,6 +85,20 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
         "worker", "worker-demo-2022", Role.COMMUNITY_WORKER, "新星社区网格员", FIRST_COMMUNITY_CODE
     ),
     DemoLogin("sampler", "sampler-demo-2022", Role.SAMPLER, "新星社区采样员", FIRST_COMMUNITY_CODE),
+    DemoLogin(
+        "hotline",
+        "hotline-demo-2022",
+        Role.HOTLINE_OPERATOR,
+        "区求助热线接线员",
+        names.DISTRICT_CODE,
+    ),
+    DemoLogin(
+        "supervisor",
+        "supervisor-demo-2022",
+        Role.HOTLINE_SUPERVISOR,
+        "区民政局热线督办员",
+        names.DISTRICT_CODE,
+    ),
 )
 
 
@@ -283,7 +297,8 @@ def _search_indexes_built_after_load(engine: Engine) -> Iterator[None]:
         if connection.scalar(select(Resident.id).limit(1)) is not None:
             yield  # rows already indexed: dropping would cost more than it saves
             return
-    indexes = [i for i in Resident.__table__.indexes if i.name in _SEARCH_INDEXES]
+    table = cast(Table, Resident.__table__)
+    indexes = [i for i in table.indexes if i.name in _SEARCH_INDEXES]
     with engine.begin() as connection:
         for index in indexes:
             index.drop(connection, checkfirst=True)
@@ -352,6 +367,20 @@ def create_demo_users(session: Session) -> list[DemoLogin]:
             display_name=login.display_name,
             jurisdiction=area_by_code(session, login.area_code),
         )
+    # The district's help line, answered by the demo operator (docs/hotline.md).
+    from tongxin.hotline.service import add_hotline
+
+    operator = session.scalar(select(User).where(User.username == "hotline"))
+    add_hotline(
+        session,
+        code="BY-12345",
+        name="白云区困难群众求助热线",
+        number="0851-84812345",
+        organisation="白云区民政局",
+        jurisdiction=area_by_code(session, names.DISTRICT_CODE),
+        hours="24小时",
+        operators=[operator] if operator is not None else [],
+    )
     return list(DEMO_LOGINS)
 
 

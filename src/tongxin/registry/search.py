@@ -114,7 +114,7 @@ def _prefix_upper_bound(prefix: str) -> str | None:
     return stem[:-1] + chr(following)
 
 
-def _term_clauses(terms: SearchTerms) -> list[ColumnElement[bool]]:
+def term_clauses(terms: SearchTerms) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if terms.name:
         # A range rather than LIKE: LIKE is case-insensitive on SQLite and skips the index.
@@ -187,7 +187,7 @@ def where_clause(scope: Scope, search: ResidentSearch) -> ColumnElement[bool]:
         clauses = [scope.residents(), residents_under(place)]
     if search.building is not None and place is not search.building:
         clauses.append(Resident.building_id == search.building.id)
-    clauses.extend(_term_clauses(search.terms))
+    clauses.extend(term_clauses(search.terms))
     return and_(*clauses)
 
 

@@ -48,7 +48,7 @@ def get_lab_boxes(
     return {"round": round_code, "lab": lab_code, "boxes": boxes}
 
 
-@router.post("/lab/results", responses=error_responses(401, 403, 413))
+@router.post("/lab/results", responses=error_responses(400, 401, 403, 413))
 def post_lab_results(
     request: Request,
     file: UploadFile = File(...),

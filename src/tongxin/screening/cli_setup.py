@@ -30,6 +30,7 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(site_app, name="site")
 app.add_typer(tubes_app, name="tubes")
 
+
 _ZONE_NAMES_ZH = {"sealed": "封控区", "controlled": "管控区", "precaution": "防范区"}
 
 

@@ -107,6 +107,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from tongxin.audit import pages as audit_pages
     from tongxin.field import api as field_api
     from tongxin.field import pages as field_pages
+    from tongxin.hotline import api as hotline_api
+    from tongxin.hotline import pages as hotline_pages
     from tongxin.logistics import pages as logistics_pages
     from tongxin.registry import api as registry_api
     from tongxin.registry import pages as registry_pages
@@ -132,6 +134,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(logistics_pages.router)
     app.include_router(field_api.router, responses=error_responses(401))
     app.include_router(field_pages.router)
+    app.include_router(hotline_api.router)
+    app.include_router(hotline_pages.router)
     app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)
     return app
 

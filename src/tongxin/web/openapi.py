@@ -20,8 +20,9 @@ class ErrorOut(BaseModel):
 _DESCRIPTIONS = {
     400: "The body cannot be decoded",
     401: "Not signed in, or a missing, unknown, expired or revoked device token",
-    403: "The device token is of the wrong kind for this route",
+    403: "The device token is of the wrong kind for this route, or the user lacks the permission",
     404: "Nothing with that key, or it lies outside the caller's jurisdiction",
+    409: "The request conflicts with the record's state (e.g. the caller has an open case)",
     413: "The body is too large",
     422: "The body cannot be used",
 }

@@ -47,7 +47,12 @@ def test_full_id_numbers_and_phones_are_for_the_few_roles_that_work_with_them() 
     ids = {r for r in Role if may(r, Permission.PII_REVEAL_ID)}
     phones = {r for r in Role if may(r, Permission.PII_REVEAL_PHONE)}
     assert ids == {Role.HEALTH_OFFICER}
-    assert phones == {Role.COMMUNITY_WORKER, Role.HEALTH_OFFICER, Role.HOTLINE_OPERATOR}
+    assert phones == {
+        Role.COMMUNITY_WORKER,
+        Role.HEALTH_OFFICER,
+        Role.HOTLINE_OPERATOR,
+        Role.HOTLINE_SUPERVISOR,
+    }
 
 
 def test_field_roles_and_residents_browse_no_registry() -> None:

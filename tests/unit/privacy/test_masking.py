@@ -57,7 +57,12 @@ def test_only_health_officers_see_id_numbers_whole():
 
 def test_those_who_call_people_see_phones_whole():
     allowed = {r for r in Role if may_see_full(r.value, Detail.PHONE)}
-    assert allowed == {Role.HEALTH_OFFICER, Role.COMMUNITY_WORKER, Role.HOTLINE_OPERATOR}
+    assert allowed == {
+        Role.HEALTH_OFFICER,
+        Role.COMMUNITY_WORKER,
+        Role.HOTLINE_OPERATOR,
+        Role.HOTLINE_SUPERVISOR,
+    }
     assert not may_see_full("no-such-role", Detail.PHONE)
 
 
