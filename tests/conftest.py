@@ -7,6 +7,8 @@ TONGXIN_TEST_DATABASE_URL is set. Each PostgreSQL run gets its own schema.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,8 +51,18 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
     else:
-        path: Path = tmp_path_factory.mktemp("db") / "tongxin-test.db"
-        yield f"sqlite:///{path}"
+        # In RAM (tmpfs) where the machine has one: SQLite maps the WAL index (`-shm`) into
+        # memory, and a write to that map on a disk that has just run full kills the process
+        # with SIGBUS instead of failing a statement. Test runs beside disk-hungry work saw
+        # exactly that; the test database is small.
+        shm = Path("/dev/shm")
+        if shm.is_dir() and os.access(shm, os.W_OK):
+            folder = Path(tempfile.mkdtemp(prefix="tongxin-test-", dir=shm))
+            yield f"sqlite:///{folder / 'tongxin-test.db'}"
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            path: Path = tmp_path_factory.mktemp("db") / "tongxin-test.db"
+            yield f"sqlite:///{path}"
 
 
 # Fixed personal-data keys for tests (never used anywhere else): 32 bytes of 0x01 / 0x02.
