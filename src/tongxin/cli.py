@@ -57,6 +57,7 @@ def build() -> typer.Typer:
     from tongxin.audit.cli import app as audit_app
     from tongxin.bench.cli import app as bench_app
     from tongxin.demo.cli import app as demo_app
+    from tongxin.planning.cli import app as plan_app
     from tongxin.privacy.cli import app as keys_app
     from tongxin.registry.cli import app as registry_app
     from tongxin.screening.cli import build_app as screening_app
@@ -70,6 +71,7 @@ def build() -> typer.Typer:
     app.add_typer(demo_app, name="demo")
     app.add_typer(keys_app, name="keys")
     app.add_typer(bench_app, name="bench")
+    app.add_typer(plan_app, name="plan")
     _mounted = True
     return app
 

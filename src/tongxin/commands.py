@@ -5,10 +5,12 @@ Area CLIs import this module, never `tongxin.cli`, which mounts every area.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
+import typer
 from sqlalchemy.orm import Session
 
 from tongxin.db import make_engine, make_sessionmaker, session_scope
@@ -53,3 +55,17 @@ def progress_bar(
         transient=True,
         disable=disable,
     )
+
+
+EXIT_USAGE = 2
+
+
+def fail(zh: str, en: str) -> NoReturn:
+    """Print a bilingual error on stderr and exit 2 (bad input; nothing written)."""
+    typer.echo(f"错误 {zh}\nerror {en}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def emit(data: Any, *, as_json: bool, text: str) -> None:
+    """Print a command's result: one JSON value (times as ISO text), or the human text."""
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)

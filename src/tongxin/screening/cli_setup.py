@@ -7,12 +7,14 @@ and exits 2, with nothing written: the command's one transaction rolls back.
 from __future__ import annotations
 
 import csv
-import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 
 import typer
+
+# fail/emit moved to tongxin.commands so other areas' CLIs share them; re-exported here.
+from tongxin.commands import emit, fail
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -29,20 +31,7 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(site_app, name="site")
 app.add_typer(tubes_app, name="tubes")
 
-EXIT_USAGE = 2
-
 _ZONE_NAMES_ZH = {"sealed": "封控区", "controlled": "管控区", "precaution": "防范区"}
-
-
-def fail(zh: str, en: str) -> NoReturn:
-    """Print a bilingual error on stderr and exit 2 (bad input; nothing written)."""
-    typer.echo(f"错误 {zh}\nerror {en}", err=True)
-    raise typer.Exit(EXIT_USAGE)
-
-
-def emit(data: Any, *, as_json: bool, text: str) -> None:
-    """Print a command's result: one JSON value (times as ISO text), or the human text."""
-    typer.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
 
 
 def round_or_fail(session: Session, code: str) -> Round:
