@@ -467,7 +467,9 @@ def _explain_capacity(
     load: dict[int, int] = defaultdict(int)
     for g in groups:
         load[reach[g.key][0][1]] += g.people + g.green
-    last = slots[-1].ends.strftime("%H:%M")
+    end = slots[-1].ends.astimezone(CHINA)
+    last_zh = f"{end.month}月{end.day}日 {end:%H:%M}"
+    last_en = f"{end:%m-%d %H:%M}"
     problems: list[Problem] = []
     for si, people in sorted(load.items()):
         site = sites[si]
@@ -490,9 +492,9 @@ def _explain_capacity(
         problems.append(
             Problem(
                 "site_short",
-                f"采样点 {site.name} 需要再增加 {extra} 个采样台才能在 {last} 前完成"
+                f"采样点 {site.name} 需要再增加 {extra} 个采样台才能在 {last_zh} 前完成"
                 f"(约 {people} 人)",
-                f"site {site.code} needs {extra} more stations to finish by {last} "
+                f"site {site.code} needs {extra} more stations to finish by {last_en} "
                 f"(about {people} people)",
                 site=site.code,
                 more_stations=extra,

@@ -280,13 +280,15 @@ def simulate(
     transport_h = last["transport"] / 60.0
     lab_h = last["lab"] / 60.0
     results_h = lab_h + inputs.reporting_minutes / 60.0
-    added = {
-        "sampling": sampling_h,
-        "transport": transport_h - sampling_h,
-        "lab": lab_h - transport_h,
+    # The bottleneck is the stage that added the most time beyond what it needs anyway
+    # (the window, one ride, one run); when none added more than a step, it is the window.
+    excess = {
+        "sampling": sampling_h - inputs.sampling_hours,
+        "transport": transport_h - sampling_h - inputs.travel_minutes / 60.0,
+        "lab": lab_h - transport_h - inputs.lab_batch_minutes / 60.0,
     }
-    bottleneck = max(added, key=lambda k: added[k])
-    if bottleneck == "sampling" and sampling_h <= inputs.sampling_hours + step_minutes / 60:
+    bottleneck = max(excess, key=lambda k: excess[k])
+    if excess[bottleneck] <= step_minutes / 60.0:
         bottleneck = "sampling_window"
     all_queue: list[tuple[float, float]] = []
     all_wait: list[tuple[float, float]] = []
