@@ -86,11 +86,11 @@ class Settings(BaseSettings):
 
     plan_station_per_hour: float = Field(
         default=90.0,
-        description="People one sampling station serves per hour in a schedule (sites may override).",
+        description="People a sampling station serves per hour in a schedule (per-site override).",
     )
     plan_queue_cap: float = Field(
         default=15.0,
-        description="Most people a schedule lets queue at a site (Guiyang: 5 households, about 15).",
+        description="Most people a schedule lets queue at a site (Guiyang: 5 households, ~15).",
     )
     plan_walk_minutes: float = Field(
         default=15.0, description="Longest walk from a building to its site in a schedule."
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     plan_slot_minutes: int = Field(default=30, description="Length of one schedule time slot.")
     plan_group_max_people: int = Field(
         default=60,
-        description="Largest group told to come at once; bigger buildings split by unit, then rooms.",
+        description="Largest group called at once; bigger buildings split by unit, then room.",
     )
     plan_home_visits_per_team: int = Field(
         default=30, description="Door-to-door visits one home-sampling team makes in a round."

@@ -54,8 +54,10 @@ def planned_district(
         for b, n in zip(buildings, (p[2] for p in places), strict=True):
             nearest = min(
                 chosen,
-                key=lambda i: (buildings[i].latitude - b.latitude) ** 2  # type: ignore[operator]
-                + (buildings[i].longitude - b.longitude) ** 2,  # type: ignore[operator]
+                key=lambda i: (
+                    (buildings[i].latitude - b.latitude) ** 2  # type: ignore[operator]
+                    + (buildings[i].longitude - b.longitude) ** 2
+                ),  # type: ignore[operator]
             )
             load[nearest] += n
         for n, i in enumerate(sorted(set(chosen))):

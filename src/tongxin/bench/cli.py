@@ -204,7 +204,9 @@ def bench_city(
 @app.command("plan")
 def bench_plan(
     residents: int = typer.Option(1_000_000, "--residents", min=1000, help="Residents to plan."),
-    sites: int = typer.Option(400, "--sites", min=1, help="Sites to place (more if coverage needs)."),
+    sites: int = typer.Option(
+        400, "--sites", min=1, help="Sites to place (more if coverage needs)."
+    ),
     simulated: int = typer.Option(
         10_000_000, "--simulated", min=1000, help="People in the simulated round."
     ),
@@ -214,9 +216,7 @@ def bench_plan(
     """Time the staggered schedule (1 M residents, 400 sites) and a 10 M-person simulation."""
     from tongxin.bench.plan import run_plan_bench
 
-    line = run_plan_bench(
-        residents=residents, sites=sites, simulated_people=simulated, seed=seed
-    )
+    line = run_plan_bench(residents=residents, sites=sites, simulated_people=simulated, seed=seed)
     if as_json:
         typer.echo(json.dumps(line, ensure_ascii=False))
         return

@@ -13,7 +13,8 @@ import math
 import os
 import time
 from dataclasses import replace
-from datetime import datetime, time as clock_time, timedelta
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from random import Random
 from typing import Any
 
@@ -115,9 +116,7 @@ def run_plan_bench(
     load_before = os.getloadavg()[0]
     clock = time.perf_counter()
     groups = synthetic_groups(residents, seed)
-    site_specs = synthetic_sites(
-        groups, sites, open_hours=14.0, per_station_hour=per_station_hour
-    )
+    site_specs = synthetic_sites(groups, sites, open_hours=14.0, per_station_hour=per_station_hour)
     build_s = time.perf_counter() - clock
     start = datetime(2022, 9, 23, 7, 0, tzinfo=CHINA)
     slots = opening_slots(

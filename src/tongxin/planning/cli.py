@@ -70,7 +70,10 @@ def _parse_mix(raw: str) -> dict[int, float]:
         try:
             mix[int(size)] = float(share)
         except ValueError:
-            fail(f"--pool-mix 格式应为 大小:比例,...:{raw!r}", f"--pool-mix is SIZE:SHARE,...: {raw!r}")
+            fail(
+                f"--pool-mix 格式应为 大小:比例,...:{raw!r}",
+                f"--pool-mix is SIZE:SHARE,...: {raw!r}",
+            )
     return mix
 
 
@@ -169,7 +172,10 @@ def _parse_throughput(raw: list[str]) -> dict[str, float]:
         try:
             rate = float(value)
         except ValueError:
-            fail(f"--throughput 格式应为 采样点=人/小时:{item!r}", f"--throughput is SITE=N: {item!r}")
+            fail(
+                f"--throughput 格式应为 采样点=人/小时:{item!r}",
+                f"--throughput is SITE=N: {item!r}",
+            )
         if not code or rate <= 0:
             fail(f"--throughput 须为正数:{item!r}", f"--throughput must be positive: {item!r}")
         out[code] = rate
@@ -214,8 +220,9 @@ def schedule(
     plan = result.plan
     if plan.feasible:
         text = (
-            f"轮次 {round_code}: {len(result.data.groups)} 组分配到 {len(result.data.sites)} 个采样点;"
-            f"峰值预计排队 {plan.peak_queue:.2f} 人(下界 {plan.lower_bound:.2f},差距 {plan.gap:.1%}),"
+            f"轮次 {round_code}: {len(result.data.groups)} 组分配到 "
+            f"{len(result.data.sites)} 个采样点;峰值预计排队 {plan.peak_queue:.2f} 人"
+            f"(下界 {plan.lower_bound:.2f},差距 {plan.gap:.1%}),"
             f"步行 {plan.walking_person_minutes:.0f} 人·分钟;上门 {len(result.data.home_tasks)} 人,"
             f"{len(result.routes)} 个小组"
         )

@@ -41,9 +41,7 @@ def notice_text(
         parts.append("提前打开采样码或带好身份证。")
     if green_slot is not None:
         who = GREEN_WHO.replace("60", str(elderly_age))
-        parts.append(
-            f"{label} 的{who}请于 {_span(green_slot)} 走 {site_name} 绿色通道,无需排队。"
-        )
+        parts.append(f"{label} 的{who}请于 {_span(green_slot)} 走 {site_name} 绿色通道,无需排队。")
     parts.append("卧床、残疾居民由上门采样组入户采样,请在家等候。")
     return "".join(parts)
 
@@ -90,9 +88,7 @@ def queue_chart_svg(
         )
         local = slot.starts.astimezone(CHINA)
         if local.minute == 0:
-            out.append(
-                f'<text x="{x:.1f}" y="{height - 8}" font-size="10">{local:%H}</text>'
-            )
+            out.append(f'<text x="{x:.1f}" y="{height - 8}" font-size="10">{local:%H}</text>')
     out.append(
         f'<line x1="{pad_l}" y1="{y(cap):.1f}" x2="{width - pad_r}" y2="{y(cap):.1f}" '
         f'stroke="#c0392b" stroke-dasharray="4 3"/>'

@@ -177,7 +177,7 @@ def _log_likelihood(p: float, groups: Mapping[int, tuple[int, int]]) -> float:
     return total
 
 
-def _bisect(f, lo: float, hi: float, iterations: int = 200) -> float:  # type: ignore[no-untyped-def]
+def _bisect(f, lo: float, hi: float, iterations: int = 200) -> float:
     """Return x in [lo, hi] where the increasing-or-decreasing f changes sign."""
     f_lo = f(lo)
     for _ in range(iterations):
@@ -264,9 +264,7 @@ def max_load_for_queue(cap: float, servers: int) -> float:
     """Return the highest utilisation whose expected queue stays at or below `cap`."""
     if cap <= 0:
         return 0.0
-    return _bisect(lambda r: cap - expected_queue(r, servers), 0.0, 1.0 - 1e-12, 80) * (
-        1 - 1e-12
-    )
+    return _bisect(lambda r: cap - expected_queue(r, servers), 0.0, 1.0 - 1e-12, 80) * (1 - 1e-12)
 
 
 EARTH_RADIUS_M = 6_371_000.0

@@ -20,6 +20,7 @@ groups that can reach a single site), so gap = (objective - bound) / objective i
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -201,7 +202,9 @@ def reachable_sites(
     return out
 
 
-def nearest_site(group: Group, sites: Sequence[SiteSpec], rules: ScheduleRules) -> tuple[float, int]:
+def nearest_site(
+    group: Group, sites: Sequence[SiteSpec], rules: ScheduleRules
+) -> tuple[float, int]:
     """Return (walk minutes, index) of the nearest site, however far."""
     return min(
         (
@@ -359,7 +362,10 @@ def lower_bound(
                 ),
             )
     lb2 = max(
-        (expected_queue(load / (full[i] * n_slots), sites[i].stations) for i, load in forced.items()),
+        (
+            expected_queue(load / (full[i] * n_slots), sites[i].stations)
+            for i, load in forced.items()
+        ),
         default=0.0,
     )
     return max(lb1, lb2, lb3)
@@ -576,10 +582,12 @@ def home_routes(
                 speed_kmh=walk_speed_kmh,
                 detour=walk_detour,
             )
-            for a, b in zip(path, path[1:], strict=False)
+            for a, b in itertools.pairwise(path)
         )
         routes.append(
-            Route(team=len(routes) + 1, tasks=tuple(path), minutes=len(path) * visit_minutes + walking)
+            Route(
+                team=len(routes) + 1, tasks=tuple(path), minutes=len(path) * visit_minutes + walking
+            )
         )
     return routes
 

@@ -94,11 +94,40 @@ class Schedule:
     notices: list[dict[str, object]] = field(default_factory=list)
 
 
+@dataclass
+class _Household:
+    """A household's walking residents, split into the green channel and the rest."""
+
+    building: int
+    unit: int
+    room: str
+    people: list[int] = field(default_factory=list)
+    green: list[int] = field(default_factory=list)
+
+
 def _parse_clock(raw: str, name: str) -> time:
     try:
         return time.fromisoformat(raw)
     except ValueError:
         raise PlanningError("clock", name, f"{name} is not HH:MM: {raw!r}") from None
+
+
+def _centre_of(session: Session, area: Area) -> tuple[float | None, float | None] | None:
+    """Return the mean point of an area's located descendants (a site set at a community)."""
+    column = {
+        AreaLevel.STREET: Area.street_id,
+        AreaLevel.COMMUNITY: Area.community_id,
+        AreaLevel.COMPOUND: Area.compound_id,
+        AreaLevel.BUILDING: Area.building_id,
+    }.get(AreaLevel(area.level))
+    if column is None:
+        return None
+    row = session.execute(
+        select(func.avg(Area.latitude), func.avg(Area.longitude)).where(
+            column == area.id, Area.latitude.is_not(None), Area.longitude.is_not(None)
+        )
+    ).one()
+    return None if row[0] is None else (float(row[0]), float(row[1]))
 
 
 def _room_key(room: str) -> tuple[int, str]:
@@ -172,6 +201,8 @@ def load_schedule_data(
             ),
             None,
         )
+        if point is None:
+            point = _centre_of(session, area)
         if point is None or point[1] is None:
             raise PlanningError(
                 "site_location", "site", f"site {site.code} has no coordinates in its area"
@@ -218,7 +249,7 @@ def load_schedule_data(
     area_ids = {r[7] for r in rows} | {r[8] for r in rows} | {r[11] for r in rows}
     areas = {a.id: a for a in session.scalars(select(Area).where(Area.id.in_(area_ids)))}
     today: date = rnd.starts_at.astimezone(CHINA).date()
-    households: dict[int, dict[str, object]] = {}
+    households: dict[int, _Household] = {}
     home: list[HomeTask] = []
     for (
         rid,
@@ -256,32 +287,19 @@ def load_schedule_data(
                 )
             )
             continue
-        h = households.setdefault(
-            hid,
-            {
-                "building": building_id,
-                "unit": area_id,
-                "room": room,
-                "people": [],
-                "green": [],
-            },
-        )
+        h = households.setdefault(hid, _Household(building_id, area_id, room))
         green = pregnant or no_phone or age_on(born, today) >= settings.elderly_age
-        h["green" if green else "people"].append(rid)  # type: ignore[attr-defined]
-    groups, members = _group_households(
-        households, areas, settings.plan_group_max_people
-    )
+        (h.green if green else h.people).append(rid)
+    groups, members = _group_households(households, areas, settings.plan_group_max_people)
     group_residents = {
-        key: [r for h in hids for r in households[h]["people"]]  # type: ignore[attr-defined]
-        for key, hids in members.items()
+        key: [r for h in hids for r in households[h].people] for key, hids in members.items()
     }
     green_residents = {
-        key: [r for h in hids for r in households[h]["green"]]  # type: ignore[attr-defined]
-        for key, hids in members.items()
+        key: [r for h in hids for r in households[h].green] for key, hids in members.items()
     }
     labels = {
-        b: f"{areas[areas[b].compound_id].name}{areas[b].name}"  # type: ignore[index]
-        for b in {int(h["building"]) for h in households.values()}  # type: ignore[call-overload]
+        b: f"{areas[areas[b].compound_id or b].name}{areas[b].name}"
+        for b in {h.building for h in households.values()}
     }
     return ScheduleData(
         round=rnd,
@@ -299,25 +317,22 @@ def load_schedule_data(
 
 
 def _group_households(
-    households: dict[int, dict[str, object]], areas: dict[int, Area], group_max: int
+    households: dict[int, _Household], areas: dict[int, Area], group_max: int
 ) -> tuple[list[Group], dict[str, list[int]]]:
     """Cut buildings into groups: whole when small, by unit when large, by rooms when huge."""
     by_building: dict[int, list[int]] = defaultdict(list)
-    for hid, h in households.items():
-        by_building[int(h["building"])].append(hid)  # type: ignore[call-overload]
+    for hid, household in households.items():
+        by_building[household.building].append(hid)
 
     def size(hids: list[int]) -> int:
-        return sum(
-            len(households[h]["people"]) + len(households[h]["green"])  # type: ignore[arg-type]
-            for h in hids
-        )
+        return sum(len(households[h].people) + len(households[h].green) for h in hids)
 
     groups: list[Group] = []
     members: dict[str, list[int]] = {}
 
     def add(key: str, label: str, building: Area, hids: list[int]) -> None:
-        people = sum(len(households[h]["people"]) for h in hids)  # type: ignore[arg-type]
-        green = sum(len(households[h]["green"]) for h in hids)  # type: ignore[arg-type]
+        people = sum(len(households[h].people) for h in hids)
+        green = sum(len(households[h].green) for h in hids)
         groups.append(
             Group(
                 key=key,
@@ -335,13 +350,13 @@ def _group_households(
         building = areas[building_id]
         compound = areas[building.compound_id]  # type: ignore[index]
         label = f"{compound.name}{building.name}"
-        hids = sorted(by_building[building_id], key=lambda h: _room_key(str(households[h]["room"])))
+        hids = sorted(by_building[building_id], key=lambda h: _room_key(households[h].room))
         if size(hids) <= group_max:
             add(f"B{building_id}", label, building, hids)
             continue
         by_unit: dict[int, list[int]] = defaultdict(list)
         for h in hids:
-            by_unit[int(households[h]["unit"])].append(h)  # type: ignore[call-overload]
+            by_unit[households[h].unit].append(h)
         for unit_id in sorted(by_unit):
             unit = areas.get(unit_id)
             unit_label = label + (unit.name if unit and unit.level == AreaLevel.UNIT else "")
@@ -352,10 +367,10 @@ def _group_households(
             # A run of rooms (floors in order); a household is never split.
             run: list[int] = []
             part = 0
-            for h in unit_hids + [-1]:
+            for h in [*unit_hids, -1]:
                 if h == -1 or (run and size([*run, h]) > group_max):
                     part += 1
-                    first, last = households[run[0]]["room"], households[run[-1]]["room"]
+                    first, last = households[run[0]].room, households[run[-1]].room
                     add(f"U{unit_id}#{part}", f"{unit_label}{first}–{last}室", building, run)
                     run = []
                 if h != -1:
@@ -436,7 +451,9 @@ def schedule_json(schedule: Schedule) -> dict[str, object]:
                 "name": site.name,
                 "stations": site.stations,
                 "per_station_hour": site.per_station_hour,
-                "green_slots": [slots[i].starts.isoformat() for i in plan.green_slots.get(site.id, [])],
+                "green_slots": [
+                    slots[i].starts.isoformat() for i in plan.green_slots.get(site.id, [])
+                ],
                 "slots": [
                     {
                         "starts": slots[i].starts.isoformat(),
@@ -457,7 +474,13 @@ def schedule_json(schedule: Schedule) -> dict[str, object]:
         "lower_bound": round(plan.lower_bound, 3),
         "gap": round(plan.gap, 4),
         "problems": [
-            {"code": p.code, "zh": p.zh, "en": p.en, "site": p.site, "more_stations": p.more_stations}
+            {
+                "code": p.code,
+                "zh": p.zh,
+                "en": p.en,
+                "site": p.site,
+                "more_stations": p.more_stations,
+            }
             for p in plan.problems
         ],
         "rules": {
@@ -496,7 +519,12 @@ def schedule_json(schedule: Schedule) -> dict[str, object]:
                 "team": r.team,
                 "minutes": round(r.minutes),
                 "visits": [
-                    {"name": t.name, "building": t.building_label, "room": t.room, "reason": t.reason}
+                    {
+                        "name": t.name,
+                        "building": t.building_label,
+                        "room": t.room,
+                        "reason": t.reason,
+                    }
                     for t in r.tasks
                 ],
             }

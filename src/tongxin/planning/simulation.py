@@ -126,7 +126,7 @@ def simulate(
         if not wake[0].triggered:
             wake[0].succeed()
 
-    def site_process(site: _Site):  # type: ignore[no-untyped-def]
+    def site_process(site: _Site):
         steps = max(1, math.ceil(window / step_minutes))
         per_step = site.people / steps
         remaining = site.people
@@ -177,7 +177,7 @@ def simulate(
     trip_minutes = 2 * inputs.travel_minutes + inputs.sites_per_trip * inputs.stop_minutes
     load_cap = inputs.boxes_per_vehicle * inputs.box_tubes
 
-    def circuit_process(ci: int):  # type: ignore[no-untyped-def]
+    def circuit_process(ci: int):
         members = circuits[ci]
         closed = closed_events[ci]
         while True:
@@ -224,7 +224,7 @@ def simulate(
     runs = simpy.Resource(env, capacity=lab_parallel_runs(inputs))
     open_minutes = inputs.lab_open_hours * 60.0
 
-    def lab_run(batch: list[list[float]]):  # type: ignore[no-untyped-def]
+    def lab_run(batch: list[list[float]]):
         with runs.request() as req:
             yield req
             yield env.timeout(inputs.lab_batch_minutes)
@@ -233,7 +233,7 @@ def simulate(
             last["lab"] = max(last["lab"], env.now)
             poke()
 
-    def lab_dispatcher():  # type: ignore[no-untyped-def]
+    def lab_dispatcher():
         while True:
             waiting = sum(c[2] for c in lab_queue)
             if waiting <= 1e-9 and state["deliveries_open"] == 0:

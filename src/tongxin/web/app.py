@@ -107,6 +107,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from tongxin.audit import pages as audit_pages
     from tongxin.field import api as field_api
     from tongxin.field import pages as field_pages
+    from tongxin.planning import api as planning_api
+    from tongxin.planning import pages as planning_pages
     from tongxin.registry import api as registry_api
     from tongxin.registry import pages as registry_pages
     from tongxin.screening import api as screening_api
@@ -128,6 +130,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(audit_pages.router)
     app.include_router(field_api.router, responses=error_responses(401))
     app.include_router(field_pages.router)
+    app.include_router(planning_pages.router)
+    app.include_router(planning_api.router)
     app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)
     return app
 

@@ -70,8 +70,9 @@ def test_the_demo_plan_is_made_with_its_objective_bound_and_gap(schedule: dict) 
 def test_every_resident_has_exactly_one_instruction(engine: Engine, schedule: dict) -> None:
     with session_scope(make_sessionmaker(engine)) as session:
         present = session.execute(
-            select(Resident.id, Resident.household_id, Resident.bedridden, Resident.disabled)
-            .where(Resident.status == "present")
+            select(Resident.id, Resident.household_id, Resident.bedridden, Resident.disabled).where(
+                Resident.status == "present"
+            )
         ).all()
     home = sum(1 for _, _, bed, dis in present if bed or dis)
     walkers_by_household = Counter(h for _, h, bed, dis in present if not (bed or dis))
@@ -111,9 +112,7 @@ def test_large_buildings_are_split_into_groups_of_at_most_the_setting(
 def test_every_group_walks_at_most_fifteen_minutes(engine: Engine, schedule: dict) -> None:
     sites = _sites(engine)
     with session_scope(make_sessionmaker(engine)) as session:
-        households = dict(
-            session.execute(select(Household.id, Household.building_id)).all()
-        )
+        households = dict(session.execute(select(Household.id, Household.building_id)).all())
         buildings = {
             a.id: (a.latitude, a.longitude)
             for a in session.scalars(select(Area).where(Area.level == "building"))

@@ -69,9 +69,13 @@ def slots() -> list[Slot]:
 
 def expected_queue(load: float, c: int) -> float:
     # Sakasegawa M/D/c, written out again so the check does not trust the planner's copy.
-    return 0.0 if load <= 0 else math.inf if load >= 1 else load ** math.sqrt(2 * (c + 1)) / (
-        1 - load
-    ) * 0.5
+    return (
+        0.0
+        if load <= 0
+        else math.inf
+        if load >= 1
+        else load ** math.sqrt(2 * (c + 1)) / (1 - load) * 0.5
+    )
 
 
 def check_every_constraint(
@@ -178,8 +182,16 @@ def test_slots_keep_inside_opening_hours_and_the_deadline() -> None:
 def test_home_routes_take_every_task_once_within_the_team_size() -> None:
     rng = Random(5)
     tasks = [
-        HomeTask(i, "王*", f"{i % 7}栋", f"{i}01", "卧床", 26.6 + rng.random() / 100,
-                 106.6 + rng.random() / 100, f"{i % 7:03d}")
+        HomeTask(
+            i,
+            "王*",
+            f"{i % 7}栋",
+            f"{i}01",
+            "卧床",
+            26.6 + rng.random() / 100,
+            106.6 + rng.random() / 100,
+            f"{i % 7:03d}",
+        )
         for i in range(95)
     ]
     routes = home_routes(tasks, per_team=30, visit_minutes=12, walk_speed_kmh=4.5, walk_detour=1.3)
