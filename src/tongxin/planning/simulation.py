@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import math
 import random
-from collections import deque
+from bisect import bisect_left
+from collections import defaultdict, deque
+from itertools import accumulate
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,22 +43,18 @@ def weighted_percentiles(
     pairs: Sequence[tuple[float, float]], quantiles: Sequence[float]
 ) -> list[float]:
     """Return the values at each quantile of (value, weight) pairs (0 when empty)."""
-    items = sorted(p for p in pairs if p[1] > 0)
-    total = sum(w for _, w in items)
-    if total <= 0:
+    weights: dict[float, float] = defaultdict(float)
+    for value, weight in pairs:
+        if weight > 0:
+            weights[value] += weight
+    if not weights:
         return [0.0 for _ in quantiles]
-    out = []
-    for q in quantiles:
-        target = q * total
-        acc = 0.0
-        chosen = items[-1][0]
-        for value, weight in items:
-            acc += weight
-            if acc >= target - 1e-9:
-                chosen = value
-                break
-        out.append(chosen)
-    return out
+    values = sorted(weights)
+    cumulative = list(accumulate(weights[v] for v in values))
+    total = cumulative[-1]
+    return [
+        values[min(len(values) - 1, bisect_left(cumulative, q * total - 1e-9))] for q in quantiles
+    ]
 
 
 @dataclass
@@ -67,6 +65,7 @@ class _Site:
     waiting: float = 0.0
     tubes: deque[list[float]] | None = None
     done_at: float = -1.0
+    pending: float = 0.0  # tubes waiting at the site for a courier
     queue_samples: list[float] | None = None
     wait_pairs: list[tuple[float, float]] | None = None
 
@@ -158,6 +157,7 @@ def simulate(
             site.waiting -= served
             if served > 0:
                 site.tubes.append([now + step_minutes / 2, served / ppt])
+                site.pending += served / ppt
             site.queue_samples.append(site.waiting)
             if remaining <= 1e-9 and site.waiting <= 1e-9:
                 # People arrive through a step, so an arrival-bound site closes at its end;
@@ -183,7 +183,7 @@ def simulate(
         while True:
             if not closed.triggered:
                 yield env.any_of([env.timeout(inputs.courier_cadence_minutes), closed])
-            pending = sum(c[1] for s in members for c in (s.tubes or ()))
+            pending = sum(s.pending for s in members)
             if closed.triggered and pending <= 1e-9:
                 break
             if pending <= 1e-9:
@@ -199,6 +199,7 @@ def simulate(
                         take = min(cohort[1], room)
                         load.append([cohort[0], take])
                         cohort[1] -= take
+                        s.pending -= take
                         room -= take
                         if cohort[1] <= 1e-12:
                             s.tubes.popleft()
