@@ -63,20 +63,6 @@ def pool(
     emit(out, as_json=as_json, text=text)
 
 
-def _parse_mix(raw: str) -> dict[int, float]:
-    mix: dict[int, float] = {}
-    for part in raw.split(","):
-        size, _, share = part.partition(":")
-        try:
-            mix[int(size)] = float(share)
-        except ValueError:
-            fail(
-                f"--pool-mix 格式应为 大小:比例,...:{raw!r}",
-                f"--pool-mix is SIZE:SHARE,...: {raw!r}",
-            )
-    return mix
-
-
 @app.command("capacity")
 def capacity(
     population: int = typer.Option(..., "--population", help="People to test."),
@@ -110,12 +96,16 @@ def capacity(
 ) -> None:
     """Answer how long a round takes and what limits it, or (--reverse) what it needs."""
     from tongxin.planning.capacity import RoundInputs, analyse, require
-    from tongxin.planning.rules import PlanningError
+    from tongxin.planning.rules import PlanningError, parse_pool_mix
     from tongxin.planning.simulation import simulate as run_simulation
 
+    try:
+        mix = parse_pool_mix(pool_mix)
+    except PlanningError as exc:
+        fail(f"--pool-mix 格式应为 大小:比例,...:{pool_mix!r}", str(exc))
     inputs = RoundInputs(
         population=population,
-        pool_mix=_parse_mix(pool_mix),
+        pool_mix=mix,
         prevalence=prevalence,
         sites=sites,
         stations_per_site=stations_per_site,

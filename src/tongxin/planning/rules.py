@@ -34,6 +34,20 @@ def check_prevalence(p: float, field: str = "prevalence") -> float:
     return float(p)
 
 
+def parse_pool_mix(raw: str) -> dict[int, float]:
+    """Parse "SIZE:SHARE,..." (e.g. "20:0.9,10:0.08,1:0.02") into {size: share of people}."""
+    mix: dict[int, float] = {}
+    for part in raw.split(","):
+        size, _, share = part.partition(":")
+        try:
+            mix[int(size)] = float(share)
+        except ValueError:
+            raise PlanningError(
+                "pool_mix", "pool_mix", f"pool mix is SIZE:SHARE,...: {raw!r}"
+            ) from None
+    return mix
+
+
 def dorfman_tests_per_person(k: int, p: float) -> float:
     """Return the expected tests per person with pool size k at prevalence p (Dorfman 1943).
 

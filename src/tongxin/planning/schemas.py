@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from tongxin.planning.capacity import RoundInputs
-from tongxin.planning.rules import PlanningError
+from tongxin.planning.rules import parse_pool_mix
 
 
 class CapacityQuery(BaseModel):
@@ -31,15 +31,7 @@ class CapacityQuery(BaseModel):
 
     def inputs(self) -> RoundInputs:
         """Return the model's inputs, or raise PlanningError naming the bad field."""
-        mix: dict[int, float] = {}
-        for part in self.pool_mix.split(","):
-            size, _, share = part.partition(":")
-            try:
-                mix[int(size)] = float(share)
-            except ValueError:
-                raise PlanningError(
-                    "pool_mix", "pool_mix", f"pool mix is SIZE:SHARE,...: {self.pool_mix!r}"
-                ) from None
+        mix = parse_pool_mix(self.pool_mix)
         return RoundInputs(
             population=self.population,
             pool_mix=mix,

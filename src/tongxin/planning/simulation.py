@@ -24,9 +24,9 @@ import math
 import random
 from bisect import bisect_left
 from collections import defaultdict, deque
-from itertools import accumulate
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from tongxin.planning.capacity import (
     TRANSPORT_LIMIT_HOURS,
