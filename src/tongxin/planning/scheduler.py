@@ -605,17 +605,14 @@ def place_sites(
     order = sorted(range(len(places)), key=lambda i: -places[i][2])
     chosen: list[int] = []
 
-    def near(i: int, j: int) -> bool:
-        return (
-            walk_minutes(
-                places[i][0],
-                places[i][1],
-                places[j][0],
-                places[j][1],
-                speed_kmh=rules.walk_speed_kmh,
-                detour=rules.walk_detour,
-            )
-            <= rules.walk_limit_minutes
+    def minutes(i: int, j: int) -> float:
+        return walk_minutes(
+            places[i][0],
+            places[i][1],
+            places[j][0],
+            places[j][1],
+            speed_kmh=rules.walk_speed_kmh,
+            detour=rules.walk_detour,
         )
 
     cell = rules.walk_limit_minutes * rules.walk_speed_kmh * 1000 / 60 / rules.walk_detour
@@ -628,7 +625,7 @@ def place_sites(
     for i in order:
         gy, gx = key(i)
         covered = any(
-            near(i, j)
+            minutes(i, j) <= rules.walk_limit_minutes
             for dy in (-1, 0, 1)
             for dx in (-2, -1, 0, 1, 2)
             for j in grid.get((gy + dy, gx + dx), ())
@@ -643,17 +640,7 @@ def place_sites(
         gy, gx = key(i)
         best = min(
             (
-                (
-                    walk_minutes(
-                        places[i][0],
-                        places[i][1],
-                        places[j][0],
-                        places[j][1],
-                        speed_kmh=rules.walk_speed_kmh,
-                        detour=rules.walk_detour,
-                    ),
-                    j,
-                )
+                (minutes(i, j), j)
                 for dy in (-1, 0, 1)
                 for dx in (-2, -1, 0, 1, 2)
                 for j in grid.get((gy + dy, gx + dx), ())
