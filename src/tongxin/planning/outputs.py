@@ -62,7 +62,9 @@ def queue_chart_svg(
     """
     pad_l, pad_r, pad_t, pad_b = 40, 10, 24, 28
     n = max(1, len(slots))
-    top = max([cap, *queues, 1.0]) * 1.1
+    # Scaled to the queues, not the cap: a plan far under the cap would draw flat bars.
+    top = max([*queues, 0.1]) * 1.25
+    cap_shown = cap <= top
     plot_w = width - pad_l - pad_r
     plot_h = height - pad_t - pad_b
     bar = plot_w / n
@@ -89,15 +91,17 @@ def queue_chart_svg(
         local = slot.starts.astimezone(CHINA)
         if local.minute == 0:
             out.append(f'<text x="{x:.1f}" y="{height - 8}" font-size="10">{local:%H}</text>')
+    if cap_shown:
+        out.append(
+            f'<line x1="{pad_l}" y1="{y(cap):.1f}" x2="{width - pad_r}" y2="{y(cap):.1f}" '
+            f'stroke="#c0392b" stroke-dasharray="4 3"/>'
+        )
+    label_y = y(cap) - 4 if cap_shown else 16
     out.append(
-        f'<line x1="{pad_l}" y1="{y(cap):.1f}" x2="{width - pad_r}" y2="{y(cap):.1f}" '
-        f'stroke="#c0392b" stroke-dasharray="4 3"/>'
+        f'<text x="{width - pad_r - 150}" y="{label_y:.1f}" font-size="10" fill="#c0392b">'
+        f"上限 {cap:g} 人{'' if cap_shown else '(高于图中最大值)'}</text>"
     )
-    out.append(
-        f'<text x="{width - pad_r - 90}" y="{y(cap) - 4:.1f}" font-size="10" fill="#c0392b">'
-        f"上限 {cap:g} 人</text>"
-    )
-    out.append(f'<text x="4" y="{pad_t + 10}" font-size="10">人</text>')
+    out.append(f'<text x="4" y="{pad_t + 10}" font-size="10">{top:.1f}人</text>')
     out.append("</svg>")
     return "".join(out)
 
