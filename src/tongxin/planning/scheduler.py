@@ -231,6 +231,7 @@ def _try_level(
     rules: ScheduleRules,
     n_slots: int,
     held: dict[int, int],
+    balance: bool = False,
 ) -> Plan | list[int] | None:
     """Return a plan keeping every slot's expected queue <= level; else the indexes of the
     sites whose slots would not take their groups, or None when some group fits nowhere.
@@ -275,19 +276,10 @@ def _try_level(
             green_of[gi] = slot_i
         used_green = set(green_of.values())
         regular = [i for i in range(n_slots) if i not in used_green]
-        # First fit, largest first, slots in time order: the site fills from the morning.
-        slot_of: dict[int, int] = {}
-        for gi in sorted(members, key=lambda i: -groups[i].people):
-            g = groups[gi]
-            if not g.people:
-                continue
-            for i in regular:
-                if loads[i] + g.people <= cap:
-                    loads[i] += g.people
-                    slot_of[gi] = i
-                    break
-            else:
-                break
+        walkers = sorted(
+            (gi for gi in members if groups[gi].people), key=lambda i: -groups[i].people
+        )
+        slot_of = _pack(walkers, groups, regular, loads, cap, balance)
         if len(green_of) < sum(1 for gi in members if groups[gi].green) or len(slot_of) < sum(
             1 for gi in members if groups[gi].people
         ):
@@ -309,6 +301,48 @@ def _try_level(
                 )
             )
     return failed or plan
+
+
+def _pack(
+    walkers: Sequence[int],
+    groups: Sequence[Group],
+    regular: Sequence[int],
+    loads: list[int],
+    cap: int,
+    balance: bool,
+) -> dict[int, int]:
+    """Put groups (largest first) into slots; return group index -> slot for those placed.
+
+    First fit in time order fills a site from the morning and wastes least room, so the
+    search over levels uses it. With `balance`, each group goes to the emptiest slot
+    instead (lower queues all day); if that leaves a group out, first fit is kept.
+    """
+    if balance:
+        trial = list(loads)
+        heap = [(trial[i], i) for i in regular]
+        heapq.heapify(heap)
+        placed: dict[int, int] = {}
+        for gi in walkers:
+            load, i = heapq.heappop(heap)
+            if load + groups[gi].people > cap:
+                break
+            trial[i] = load + groups[gi].people
+            placed[gi] = i
+            heapq.heappush(heap, (trial[i], i))
+        else:
+            loads[:] = trial
+            return placed
+    placed = {}
+    for gi in walkers:
+        people = groups[gi].people
+        for i in regular:
+            if loads[i] + people <= cap:
+                loads[i] += people
+                placed[gi] = i
+                break
+        else:
+            break
+    return placed
 
 
 def lower_bound(
@@ -444,6 +478,10 @@ def plan_schedule(
             lo = mid
         else:
             best, hi = trial, mid
+    # The level found, packed again to spread each site's people over its slots.
+    balanced = _try_level(hi, groups, order, reach, sites, rules, n, held, balance=True)
+    if isinstance(balanced, Plan):
+        best = balanced
     by_id = {s.id: s for s in sites}
     best.slots = list(slots)
     best.level = hi
