@@ -495,8 +495,10 @@ def plan_schedule(
     )
     people_of = {g.key: g.people + g.green for g in groups}
     best.walking_person_minutes = sum(a.walk_minutes * people_of[a.group] for a in best.assignments)
-    best.lower_bound = min(bound, best.peak_queue)
-    best.gap = (best.peak_queue - best.lower_bound) / best.peak_queue if best.peak_queue else 0.0
+    best.lower_bound = bound
+    best.gap = (
+        max(0.0, best.peak_queue - best.lower_bound) / best.peak_queue if best.peak_queue else 0.0
+    )
     return best
 
 

@@ -125,7 +125,8 @@ def check_every_constraint(
         peak = max(peak, q)
     # The reported objective is the output's, and the bound lies below it.
     assert plan.peak_queue == pytest.approx(peak, rel=1e-9, abs=1e-12)
-    assert plan.lower_bound <= plan.peak_queue + 1e-12
+    # The bound is computed apart from the plan, so this can fail if either is wrong.
+    assert plan.lower_bound <= plan.peak_queue + 1e-9
     assert 0.0 <= plan.gap <= 1.0
 
 
