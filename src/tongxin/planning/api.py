@@ -23,9 +23,10 @@ from tongxin.web.openapi import error_responses
 router = APIRouter(prefix="/api/v1/planning", tags=["planning"])
 
 
-def _refused(exc: PlanningError) -> HTTPException:
+def _refused(exc: PlanningError, where: str = "query") -> HTTPException:
+    # FastAPI's own validation-error shape, so clients read every 422 the same way.
     return HTTPException(
-        status_code=422, detail={"code": exc.code, "field": exc.field, "message": str(exc)}
+        status_code=422, detail=[{"loc": [where, exc.field], "msg": str(exc), "type": exc.code}]
     )
 
 
@@ -42,9 +43,10 @@ def pool_advice(
     estimate = prevalence_from_results(session)
     if prevalence is None:
         if estimate is None:
-            raise HTTPException(
-                status_code=422,
-                detail={"code": "no_results", "field": "prevalence", "message": "no results"},
+            raise _refused(
+                PlanningError(
+                    "no_results", "prevalence", "no prevalence given and no earlier results"
+                )
             )
         prevalence = estimate.estimate
     out = advise_pool_size(prevalence).as_dict()
@@ -82,7 +84,7 @@ def capacity(body: CapacityQuery = Depends()) -> dict[str, Any]:
 @router.get(
     "/rounds/{code}/schedule",
     dependencies=[api_requires(Permission.SCREENING_ROUND_MANAGE)],
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404),
 )
 def round_schedule(
     request: Request,
@@ -96,4 +98,4 @@ def round_schedule(
     try:
         return schedule_json(build_schedule(session, rnd=rnd, settings=settings))
     except PlanningError as exc:
-        raise _refused(exc) from None
+        raise _refused(exc, "data") from None
