@@ -59,6 +59,7 @@ def build() -> typer.Typer:
     from tongxin.demo.cli import app as demo_app
     from tongxin.hotline.cli import app as hotline_app
     from tongxin.logistics.cli import app as logistics_app
+    from tongxin.planning.cli import app as plan_app
     from tongxin.privacy.cli import app as keys_app
     from tongxin.registry.cli import app as registry_app
     from tongxin.screening.cli import build_app as screening_app
@@ -76,6 +77,7 @@ def build() -> typer.Typer:
     app.add_typer(supplies_app, name="supplies")
     app.add_typer(logistics_app, name="logistics")
     app.add_typer(bench_app, name="bench")
+    app.add_typer(plan_app, name="plan")
     _mounted = True
     return app
 

@@ -130,6 +130,36 @@ class Settings(BaseSettings):
     hotline_webhook_timeout_s: float = Field(
         default=5, description="Seconds to wait for the hotline webhook before giving up."
     )
+    plan_station_per_hour: float = Field(
+        default=90.0,
+        description="People a sampling station serves per hour in a schedule (per-site override).",
+    )
+    plan_queue_cap: float = Field(
+        default=15.0,
+        description="Most people a schedule lets queue at a site (Guiyang: 5 households, ~15).",
+    )
+    plan_walk_minutes: float = Field(
+        default=15.0, description="Longest walk from a building to its site in a schedule."
+    )
+    plan_walk_speed_kmh: float = Field(
+        default=4.5, description="Walking speed used to turn distances into minutes."
+    )
+    plan_walk_detour: float = Field(
+        default=1.3, description="Street distance over straight-line distance for walks."
+    )
+    plan_site_opens: str = Field(default="07:00", description="Sites open (China time, HH:MM).")
+    plan_site_closes: str = Field(default="21:00", description="Sites close (China time, HH:MM).")
+    plan_slot_minutes: int = Field(default=30, description="Length of one schedule time slot.")
+    plan_group_max_people: int = Field(
+        default=60,
+        description="Largest group called at once; bigger buildings split by unit, then room.",
+    )
+    plan_home_visits_per_team: int = Field(
+        default=30, description="Door-to-door visits one home-sampling team makes in a round."
+    )
+    plan_home_visit_minutes: float = Field(
+        default=12.0, description="Minutes a home-sampling visit takes, walking apart."
+    )
 
     pii_keys: str = Field(
         default="",

@@ -278,3 +278,29 @@ def bench_hotline(
         f"board median {line['board_median_ms']} ms (p95 {line['board_p95_ms']}); raw SQL "
         f"{line['baseline_board_sql_median_ms']} ms"
     )
+
+
+@app.command("plan")
+def bench_plan(
+    residents: int = typer.Option(1_000_000, "--residents", min=1000, help="Residents to plan."),
+    sites: int = typer.Option(
+        400, "--sites", min=1, help="Sites to place (more if coverage needs)."
+    ),
+    simulated: int = typer.Option(
+        10_000_000, "--simulated", min=1000, help="People in the simulated round."
+    ),
+    seed: int = typer.Option(20220923, help="Seed of the synthetic district."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
+) -> None:
+    """Time the staggered schedule (1 M residents, 400 sites) and a 10 M-person simulation."""
+    from tongxin.bench.plan import run_plan_bench
+
+    line = run_plan_bench(residents=residents, sites=sites, simulated_people=simulated, seed=seed)
+    if as_json:
+        typer.echo(json.dumps(line, ensure_ascii=False))
+        return
+    typer.echo(
+        f"schedule {line['residents']} residents / {line['sites']} sites in {line['schedule_s']} s"
+        f" (peak queue {line['peak_queue']}, gap {line['gap']:.1%}); simulation of"
+        f" {line['simulated_people']} people in {line['simulation_s']} s"
+    )

@@ -604,9 +604,7 @@ def move_work(
     return work
 
 
-def requested_work(
-    session: Session, *, kind: LinkedWorkKind, limit: int = 500
-) -> list[LinkedWork]:
+def requested_work(session: Session, *, kind: LinkedWorkKind, limit: int = 500) -> list[LinkedWork]:
     """Return linked work of a kind still waiting for a desk to take it, oldest first.
 
     This is what logistics reads to turn delivery requests into its own orders; it then

@@ -126,9 +126,7 @@ class Event(Base):
     """One field action, stored exactly once under its client-made id (the ledger)."""
 
     __tablename__ = "events"
-    __table_args__ = (
-        Index("ix_events_round_id_status", "round_id", "status"),
-    )
+    __table_args__ = (Index("ix_events_round_id_status", "round_id", "status"),)
 
     # Server order of arrival: rebuilding projections replays in this order.
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

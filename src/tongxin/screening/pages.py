@@ -127,6 +127,14 @@ def _whole_district(who: Viewer, rnd: Round) -> None:
         raise HTTPException(status_code=403)
 
 
+def district_round(session: Session, who: Viewer, code: str) -> Round:
+    """Return a round whose whole district the user covers: 404 when they may not see the
+    round at all, 403 when they see only part of its district (planning uses this too)."""
+    rnd = _round(session, who, code)
+    _whole_district(who, rnd)
+    return rnd
+
+
 @router.get("/rounds", dependencies=READ)
 def rounds_page(
     request: Request,

@@ -110,6 +110,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     from tongxin.hotline import api as hotline_api
     from tongxin.hotline import pages as hotline_pages
     from tongxin.logistics import pages as logistics_pages
+    from tongxin.planning import api as planning_api
+    from tongxin.planning import pages as planning_pages
     from tongxin.registry import api as registry_api
     from tongxin.registry import pages as registry_pages
     from tongxin.screening import api as screening_api
@@ -136,6 +138,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(field_pages.router)
     app.include_router(hotline_api.router)
     app.include_router(hotline_pages.router)
+    app.include_router(planning_pages.router)
+    app.include_router(planning_api.router)
     app.add_exception_handler(registry_api.SearchRejected, registry_api.search_rejected)
     return app
 
