@@ -72,7 +72,14 @@ def raw_database_bytes(engine: Engine, database_url: str) -> bytes:
             c.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         path = Path(engine.url.database or "")
         files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
-        return b"".join(f.read_bytes() for f in files if f.exists())
+        # Read by another process: closing any descriptor of these files here would drop
+        # every POSIX lock this process holds on them, SQLite's included. A server started
+        # later would then take this process for gone, truncate the `-shm` file it still
+        # has mapped, and the next statement here would die of SIGBUS.
+        cat = subprocess.run(
+            ["cat", *(str(f) for f in files if f.exists())], capture_output=True, check=True
+        )
+        return cat.stdout
     url = urlsplit(database_url)
     options = unquote(parse_qs(url.query).get("options", [""])[0])
     schema = options.split("search_path=", 1)[1]
