@@ -51,10 +51,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
     else:
-        # In RAM (tmpfs) where the machine has one: SQLite maps the WAL index (`-shm`) into
-        # memory, and a write to that map on a disk that has just run full kills the process
-        # with SIGBUS instead of failing a statement. Test runs beside disk-hungry work saw
-        # exactly that; the test database is small.
+        # In RAM (tmpfs) where the machine has one: the database is small and rewritten all
+        # the time, and it stays clear of a shared disk's free space (SQLite maps its WAL
+        # index, and a mapped write the disk cannot back is a SIGBUS, not an error).
         shm = Path("/dev/shm")
         if shm.is_dir() and os.access(shm, os.W_OK):
             folder = Path(tempfile.mkdtemp(prefix="tongxin-test-", dir=shm))
