@@ -74,3 +74,20 @@ def test_the_api_advises_pools_and_capacity(admin: TestClient) -> None:
     too_big = admin.get("/api/v1/planning/capacity?population=5000000&simulate=true")
     assert too_big.status_code == 422
     assert too_big.json()["detail"][0]["loc"] == ["query", "population"]
+
+
+def test_a_request_does_not_simulate_more_sites_or_vehicles_than_it_answers_quickly(
+    admin: TestClient,
+) -> None:
+    many_sites = "/api/v1/planning/capacity?population=1000&sites=100000&sampling_hours=72"
+    refused = admin.get(f"{many_sites}&simulate=true")
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["query", "sites"]
+    assert admin.get(many_sites).status_code == 200  # the analytic answer has no such limit
+    vans = admin.get("/api/v1/planning/capacity?population=1000&vehicles=5000&simulate=true")
+    assert vans.status_code == 422
+    assert vans.json()["detail"][0]["loc"] == ["query", "vehicles"]
+    page = admin.get(
+        "/planning/capacity?population=1000&sites=100000&sampling_hours=72&simulate=true"
+    )
+    assert page.status_code == 422 and "tongxin plan capacity --simulate" in page.text

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission
 from tongxin.planning.capacity import analyse, require
-from tongxin.planning.pages import SIMULATE_MAX_PEOPLE
+from tongxin.planning.pages import too_large_to_simulate_here
 from tongxin.planning.rules import PlanningError, advise_pool_size
 from tongxin.planning.schemas import CapacityQuery
 from tongxin.planning.service import build_schedule, prevalence_from_results, schedule_json
@@ -68,13 +68,9 @@ def capacity(body: CapacityQuery = Depends()) -> dict[str, Any]:
             return require(inputs).as_dict()
         out: dict[str, Any] = {"analytic": analyse(inputs).as_dict()}
         if body.simulate:
-            if inputs.population > SIMULATE_MAX_PEOPLE:
-                raise PlanningError(
-                    "too_large",
-                    "population",
-                    f"simulate at most {SIMULATE_MAX_PEOPLE} people here; "
-                    "use `tongxin plan capacity --simulate`",
-                )
+            refusal = too_large_to_simulate_here(inputs)
+            if refusal is not None:
+                raise PlanningError("too_large", refusal[0], refusal[2])
             out["simulation"] = simulate(inputs, seed=1).as_dict()
         return out
     except PlanningError as exc:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongxin.accounts.rules import Permission
-from tongxin.planning.capacity import analyse, require
+from tongxin.planning.capacity import RoundInputs, analyse, require
 from tongxin.planning.rules import PlanningError
 from tongxin.planning.scheduler import CHINA, Slot
 from tongxin.planning.schemas import CapacityQuery
@@ -32,8 +32,36 @@ from tongxin.web.templating import render as render_page
 router = APIRouter(include_in_schema=False)
 
 MANAGE = [requires(Permission.SCREENING_ROUND_MANAGE)]
-# The simulation runs in the request: keep it to rounds it answers in a few seconds.
+# The simulation runs in the request: keep it to rounds it answers in a few seconds. Its
+# work grows with people, with sites times the hours they sample (one process per site,
+# stepping every few minutes) and with vehicles; the CLI simulates any size.
 SIMULATE_MAX_PEOPLE = 2_000_000
+SIMULATE_MAX_SITE_HOURS = 12_000
+SIMULATE_MAX_VEHICLES = 1_000
+
+
+def too_large_to_simulate_here(inputs: RoundInputs) -> tuple[str, str, str] | None:
+    """Return (field, Chinese, English) when a request should not simulate these inputs."""
+    cli = "tongxin plan capacity --simulate"
+    if inputs.population > SIMULATE_MAX_PEOPLE:
+        return (
+            "population",
+            f"仿真人数过多（至多 {SIMULATE_MAX_PEOPLE}），请使用命令行 {cli}",
+            f"simulate at most {SIMULATE_MAX_PEOPLE} people here; use `{cli}`",
+        )
+    if inputs.sites * inputs.sampling_hours > SIMULATE_MAX_SITE_HOURS:
+        return (
+            "sites",
+            f"采样点数×采样小时数超过 {SIMULATE_MAX_SITE_HOURS}，请使用命令行 {cli}",
+            f"sites × sampling hours above {SIMULATE_MAX_SITE_HOURS} here; use `{cli}`",
+        )
+    if inputs.vehicles > SIMULATE_MAX_VEHICLES:
+        return (
+            "vehicles",
+            f"仿真车辆过多（至多 {SIMULATE_MAX_VEHICLES}），请使用命令行 {cli}",
+            f"simulate at most {SIMULATE_MAX_VEHICLES} vehicles here; use `{cli}`",
+        )
+    return None
 
 
 def china_slot(slot: Slot) -> str:
@@ -78,10 +106,9 @@ def capacity_page(request: Request, query: CapacityQuery = Depends()) -> Respons
         else:
             context["result"] = analyse(inputs)
             if query.simulate:
-                if inputs.population > SIMULATE_MAX_PEOPLE:
-                    raise PlanningError(
-                        "too_large", "population", "仿真人数过多,请使用命令行 tongxin plan capacity"
-                    )
+                refusal = too_large_to_simulate_here(inputs)
+                if refusal is not None:
+                    raise PlanningError("too_large", refusal[0], refusal[1])
                 context["sim"] = simulate(inputs, seed=1)
     except PlanningError as exc:
         context["error"] = f"{exc.field}: {exc}"
