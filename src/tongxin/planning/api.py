@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission
 from tongxin.planning.capacity import analyse, require
-from tongxin.planning.pages import too_large_to_simulate_here
+from tongxin.planning.pages import SIMULATE_MAX_EVENTS, too_large_to_simulate_here
 from tongxin.planning.rules import PlanningError, advise_pool_size
 from tongxin.planning.schemas import CapacityQuery
 from tongxin.planning.service import build_schedule, prevalence_from_results, schedule_json
@@ -71,7 +71,7 @@ def capacity(body: CapacityQuery = Depends()) -> dict[str, Any]:
             refusal = too_large_to_simulate_here(inputs)
             if refusal is not None:
                 raise PlanningError("too_large", refusal[0], refusal[2])
-            out["simulation"] = simulate(inputs, seed=1).as_dict()
+            out["simulation"] = simulate(inputs, seed=1, max_events=SIMULATE_MAX_EVENTS).as_dict()
         return out
     except PlanningError as exc:
         raise _refused(exc) from None

@@ -38,6 +38,9 @@ MANAGE = [requires(Permission.SCREENING_ROUND_MANAGE)]
 SIMULATE_MAX_PEOPLE = 2_000_000
 SIMULATE_MAX_SITE_HOURS = 12_000
 SIMULATE_MAX_VEHICLES = 1_000
+# Whatever else the inputs make it do (a courier every few seconds, say), a request's
+# simulation stops after this many SimPy events, about ten seconds here.
+SIMULATE_MAX_EVENTS = 2_000_000
 
 
 def too_large_to_simulate_here(inputs: RoundInputs) -> tuple[str, str, str] | None:
@@ -109,7 +112,7 @@ def capacity_page(request: Request, query: CapacityQuery = Depends()) -> Respons
                 refusal = too_large_to_simulate_here(inputs)
                 if refusal is not None:
                     raise PlanningError("too_large", refusal[0], refusal[1])
-                context["sim"] = simulate(inputs, seed=1)
+                context["sim"] = simulate(inputs, seed=1, max_events=SIMULATE_MAX_EVENTS)
     except PlanningError as exc:
         context["error"] = f"{exc.field}: {exc}"
         return render(request, "planning/capacity.html", context, status_code=422)

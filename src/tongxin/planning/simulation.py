@@ -37,6 +37,7 @@ from tongxin.planning.capacity import (
     people_per_tube,
     recall_workload,
 )
+from tongxin.planning.rules import PlanningError
 
 
 def weighted_percentiles(
@@ -83,8 +84,13 @@ def simulate(
     seed: int = 1,
     step_minutes: float = 5.0,
     sites_listed: int = 20,
+    max_events: int | None = None,
 ) -> CapacityResult:
-    """Run the round in SimPy and return what it saw, in the analytic result's shape."""
+    """Run the round in SimPy and return what it saw, in the analytic result's shape.
+
+    With `max_events`, give up (PlanningError `too_large`) rather than process more SimPy
+    events than that: a web request must answer, whatever inputs it was sent.
+    """
     import simpy
 
     inputs = inputs.checked()
@@ -274,7 +280,22 @@ def simulate(
     for ci in range(len(circuits)):
         env.process(circuit_process(ci))
     env.process(lab_dispatcher())
-    env.run()
+    if max_events is None:
+        env.run()
+    else:
+        for _ in range(max_events):
+            try:
+                env.step()
+            except simpy.core.EmptySchedule:
+                break
+        else:
+            if env.peek() != simpy.core.Infinity:
+                raise PlanningError(
+                    "too_large",
+                    "simulate",
+                    f"more than {max_events} simulation steps; "
+                    "use `tongxin plan capacity --simulate`",
+                )
 
     analytic = analyse(inputs)
     sampling_h = last["sampling"] / 60.0

@@ -133,3 +133,11 @@ def test_unusable_inputs_name_the_field(field: str, value: object) -> None:
     with pytest.raises(PlanningError) as err:
         analyse(replace(RoundInputs(population=1000), **{field: value}))
     assert err.value.field == field
+
+
+def test_a_simulation_over_its_event_budget_gives_up_instead_of_running_on():
+    inputs = RoundInputs(population=50_000)
+    assert simulate(inputs, max_events=10_000_000).model == "simulation"
+    with pytest.raises(PlanningError) as refused:
+        simulate(inputs, max_events=100)
+    assert refused.value.code == "too_large"
