@@ -41,6 +41,7 @@ def planned_district(
             ).all()
         )
         places = [(b.latitude, b.longitude, people.get(b.id, 0)) for b in buildings]
+        # Generated buildings always have coordinates; the model types them as optional.
         chosen = place_sites(places, RULES, math.ceil(residents / people_per_site))  # type: ignore[arg-type]
         rnd = create_round(
             session,
@@ -55,6 +56,7 @@ def planned_district(
             nearest = min(
                 chosen,
                 key=lambda i: (
+                    # Same: generated coordinates are never None.
                     (buildings[i].latitude - b.latitude) ** 2  # type: ignore[operator]
                     + (buildings[i].longitude - b.longitude) ** 2
                 ),  # type: ignore[operator]

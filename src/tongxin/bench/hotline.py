@@ -196,6 +196,8 @@ def _copy(engine: Engine, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     raw = engine.raw_connection()
     try:
+        # SQLAlchemy types raw_connection() as the bare DBAPI protocol; on PostgreSQL it is
+        # psycopg 3's connection, whose cursor is a context manager with copy().
         with raw.cursor() as cursor:  # type: ignore[attr-defined]
             statement = f"COPY hotline_cases ({', '.join(columns)}) FROM STDIN"
             with cursor.copy(statement) as copy:

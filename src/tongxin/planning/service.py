@@ -212,6 +212,8 @@ def load_schedule_data(
                 id=site.id,
                 code=site.code,
                 name=site.name,
+                # point[0] is set: coords were kept only with a latitude, the centre is an average
+                # of non-null ones, and a missing longitude was refused just above.
                 latitude=float(point[0]),  # type: ignore[arg-type]
                 longitude=float(point[1]),
                 stations=int(stations),
@@ -338,6 +340,7 @@ def _group_households(
                 key=key,
                 building_id=building.id,
                 label=label,
+                # Buildings without coordinates were refused while loading (building_location).
                 latitude=float(building.latitude),  # type: ignore[arg-type]
                 longitude=float(building.longitude),  # type: ignore[arg-type]
                 people=people,
@@ -348,6 +351,8 @@ def _group_households(
 
     for building_id in sorted(by_building):
         building = areas[building_id]
+        # A building always has a compound (the area tree); the column is nullable for the
+        # levels above it.
         compound = areas[building.compound_id]  # type: ignore[index]
         label = f"{compound.name}{building.name}"
         hids = sorted(by_building[building_id], key=lambda h: _room_key(households[h].room))

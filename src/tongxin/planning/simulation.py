@@ -331,6 +331,7 @@ def simulate(
         )
         all_queue.extend((q, 1.0) for q in site.queue_samples)
         all_wait.extend(site.wait_pairs)
+    # The rows are dict[str, object]; queue_max is the float set just above.
     per_site.sort(key=lambda r: -float(r["queue_max"]))  # type: ignore[arg-type]
     q50, q90, qmax = weighted_percentiles(all_queue, (0.5, 0.9, 1.0))
     w50, w90, w99 = weighted_percentiles(all_wait, (0.5, 0.9, 0.99))
@@ -357,6 +358,7 @@ def simulate(
             "wait_p50_minutes": round(w50, 1),
             "wait_p90_minutes": round(w90, 1),
             "wait_p99_minutes": round(w99, 1),
+            # CapacityResult.queue is dict[str, float]; this one entry is the site list.
             "sites": per_site[:sites_listed],  # type: ignore[dict-item]
         },
         over_4h_share=round(over, 4),

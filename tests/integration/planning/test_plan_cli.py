@@ -15,6 +15,7 @@ from tongxin.planning.service import earlier_results
 from tongxin.screening.models import Tube
 
 
+# Left untyped: a local helper whose Result is only read for exit_code and output here.
 def run(*args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(build(), ["plan", *args])
 
