@@ -94,7 +94,9 @@ def prepare_database(
     if built and not replace:
         raise BenchError("the database already holds a district: pass --reuse or --replace")
     step(f"building a demo district of {residents} residents")
-    summary, _ = run_build(settings, residents=residents, seed=seed, replace=built)
+    summary, _ = run_build(
+        settings, residents=residents, seed=seed, replace=built, with_round=False
+    )
     return summary.seconds
 
 

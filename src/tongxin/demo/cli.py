@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from dataclasses import replace as replace_fields
 from typing import TYPE_CHECKING
 
 import typer
@@ -44,13 +45,19 @@ def run_build(
     seed: int,
     replace: bool = False,
     show_progress: bool = True,
+    with_round: bool = True,
 ) -> tuple[BuildSummary, list[DemoLogin]]:
-    """Migrate, build the district with a progress bar on stderr and create the demo users."""
+    """Migrate, build the district with a progress bar on stderr and create the demo users.
+
+    With `with_round` the demo's round R1 (sites, a lab, tubes) is added too
+    (`tongxin.demo.round`); benchmarks that only need residents leave it out.
+    """
     from rich.console import Console
 
     from tongxin import migrate
     from tongxin.commands import progress_bar
     from tongxin.db import make_engine, make_sessionmaker, session_scope
+    from tongxin.demo import round as demo_round
     from tongxin.demo import service
 
     ensure_demo_keys(settings)
@@ -73,6 +80,15 @@ def run_build(
             )
         with session_scope(make_sessionmaker(engine)) as session:
             logins = service.create_demo_users(session)
+        if with_round and not demo_round.has_round(engine):
+            made = demo_round.add_demo_round(engine)
+            summary = replace_fields(summary, round=made)
+            typer.echo(
+                f"第一轮全员核酸 {made.code}: {made.sites} 个采样点, {made.stations} 个采样台,"
+                f" {made.tubes} 支采样管 / round {made.code}: {made.sites} sites,"
+                f" {made.stations} stations, {made.tubes} tubes",
+                err=True,
+            )
     finally:
         engine.dispose()
     return summary, logins
@@ -150,6 +166,7 @@ def up() -> None:
 
     from tongxin import migrate
     from tongxin.db import make_engine, make_sessionmaker, session_scope
+    from tongxin.demo import round as demo_round
     from tongxin.demo import service
 
     settings = get_settings()
@@ -166,6 +183,9 @@ def up() -> None:
         try:
             with session_scope(make_sessionmaker(engine)) as session:
                 logins = service.existing_demo_logins(session)
+            # A demo database built before the demo had a round gets it now.
+            if not demo_round.has_round(engine):
+                demo_round.add_demo_round(engine)
         finally:
             engine.dispose()
         typer.echo("demo district already built; reusing it", err=True)

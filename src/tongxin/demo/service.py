@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Table, func, insert, select, text
 from sqlalchemy.engine import Engine
@@ -30,6 +30,9 @@ from tongxin.privacy.service import add_id_hashes
 from tongxin.registry.models import Area, Household, Residence, Resident
 from tongxin.registry.rules import AreaLevel, IdType
 from tongxin.registry.service import ANCESTOR_COLUMNS, area_by_code, level_column
+
+if TYPE_CHECKING:
+    from tongxin.demo.round import DemoRound
 
 ProgressCallback = Callable[[int], None]
 
@@ -115,6 +118,8 @@ class BuildSummary:
     largest_community_name: str
     largest_community_residents: int
     seconds: float
+    # The demo round added after the district (`tongxin.demo.round`), when there is one.
+    round: DemoRound | None = None
 
 
 def has_district(connection: Connection | Session) -> bool:

@@ -138,3 +138,35 @@ def test_replace_empties_the_database_before_building_again(db, settings):
     summary, _ = run_build(settings, residents=80, seed=4, replace=True, show_progress=False)
     with db.connect() as c:
         assert c.scalar(select(func.count()).select_from(Resident)) == 80 == summary.residents
+
+
+def test_the_demo_build_adds_round_r1_with_sites_in_reach_a_lab_and_tubes(db, settings):
+    from tongxin.planning.rules import walk_minutes
+    from tongxin.screening.models import Lab, RoundLab, Site, Station, Tube
+
+    summary, _ = run_build(settings, residents=SMALL, seed=3, show_progress=False)
+    made = summary.round
+    assert made is not None and made.code == "R1"
+    with session_scope(make_sessionmaker(db)) as session:
+        sites = list(session.scalars(select(Site)))
+        assert len(sites) == made.sites >= 1
+        assert session.scalar(select(func.count()).select_from(Station)) == made.stations
+        assert session.scalar(select(func.count()).select_from(Tube)) == made.tubes
+        assert made.tubes * 20 >= SMALL  # a tube for every resident, with some to spare
+        assert session.scalar(select(func.count()).select_from(RoundLab)) == 1
+        assert session.scalar(select(Lab.code)) == "LAB1"
+        # Every building can walk to some site within the planner's 15 minutes.
+        site_areas = [session.get_one(Area, s.area_id) for s in sites]
+        for building in session.scalars(select(Area).where(Area.level == AreaLevel.BUILDING)):
+            nearest = min(
+                walk_minutes(
+                    building.latitude,
+                    building.longitude,
+                    a.latitude,
+                    a.longitude,
+                    speed_kmh=4.5,
+                    detour=1.3,
+                )
+                for a in site_areas
+            )
+            assert nearest <= 15.0
