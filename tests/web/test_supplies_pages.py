@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import time
+from datetime import date, time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -241,3 +241,75 @@ def test_a_wrong_pin_on_the_phone_is_refused_and_the_stop_stays_open(
         )
         assert answer.status_code == 422 and 'data-code="wrong_pin"' in answer.text
         assert f'data-order="{order.id}" data-status="planned"' in answer.text
+
+
+def test_the_officer_sees_an_areas_count_in_need_and_serves_only_the_most_in_need(
+    app, officer_world, db, settings
+):
+    from tests.factories.supplies import AT
+    from tongxin.supplies import allocation
+
+    with session_scope(make_sessionmaker(db)) as s:
+        service.receive_donation(
+            s,
+            donor=service.add_donor(s, name="个人", kind="individual"),
+            warehouse=service.warehouse_by_code(s, "CK1"),
+            lines=[
+                service.IntakeLine("VEG", "15", "kg", date(2099, 1, 1)),
+                service.IntakeLine("RICE", "3", "kg", date(2099, 1, 1)),
+            ],
+            at=AT,
+            by="t",
+            settings=settings,
+        )
+        service.assemble(
+            s,
+            package=service.item_by_code(s, "PKG"),
+            packages=3,
+            warehouse=service.warehouse_by_code(s, "CK1"),
+            at=AT,
+            by="t",
+        )
+        needy = allocation.needy_households(
+            s, area=officer_world.community, today=DAY, elderly_age=60
+        )
+        bedridden = {n.household_id for n in needy if n.reason == "bedridden"}
+        first_alone = min(n.household_id for n in needy if n.reason == "elderly_alone")
+    with TestClient(app):
+        officer = _client(app, "supplies")
+        preview = officer.get(
+            "/supplies/allocations", params={"area": officer_world.community.code}
+        )
+        assert 'data-testid="need" data-total="12"' in preview.text
+        assert officer.get("/supplies/allocations", params={"area": "nowhere"}).status_code == 404
+
+        form = {
+            "area": officer_world.community.code,
+            "item": "PKG",
+            "warehouse": "CK1",
+            "delivery_date": DAY.isoformat(),
+        }
+        bad = post_form(
+            officer, "/supplies/allocations", form | {"limit": "三"}, page="/supplies/allocations"
+        )
+        assert bad.status_code == 422 and 'data-code="bad_quantity"' in bad.text
+        made = post_form(
+            officer,
+            "/supplies/allocations",
+            form | {"limit": "3"},
+            page="/supplies/allocations",
+            follow_redirects=False,
+        )
+        assert made.status_code == 303, made.text[:400]
+    with session_scope(make_sessionmaker(db)) as s:
+        from tongxin.supplies.models import Recipient
+
+        served = set(
+            s.scalars(
+                select(Recipient.household_id).join(
+                    DeliveryOrder, DeliveryOrder.recipient_id == Recipient.id
+                )
+            )
+        )
+    assert len(bedridden) == 2
+    assert served == bedridden | {first_alone}

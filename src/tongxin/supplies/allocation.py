@@ -30,6 +30,7 @@ class NeedyHousehold:
     household_id: int
     people: int
     reason: str  # elderly_alone | bedridden
+    oldest: date  # the oldest present member's birth date, for serving the oldest first
 
 
 def needy_households(
@@ -52,18 +53,29 @@ def needy_households(
             func.count(),
             func.sum(case((Resident.bedridden, 1), else_=0)),
             func.max(Resident.birth_date),
+            func.min(Resident.birth_date),
         )
         .where(column == area.id, Resident.status == "present")
         .group_by(Resident.household_id)
         .order_by(Resident.household_id)
     ).all()
     out = []
-    for household_id, people, bedridden, youngest in rows:
+    for household_id, people, bedridden, youngest, oldest in rows:
         if bedridden:
-            out.append(NeedyHousehold(household_id, int(people), "bedridden"))
+            out.append(NeedyHousehold(household_id, int(people), "bedridden", oldest))
         elif people == 1 and youngest <= cutoff:
-            out.append(NeedyHousehold(household_id, 1, "elderly_alone"))
+            out.append(NeedyHousehold(household_id, 1, "elderly_alone", oldest))
     return out
+
+
+def most_in_need(needy: Sequence[NeedyHousehold], limit: int | None) -> list[NeedyHousehold]:
+    """Return at most `limit` households, bedridden first, then the oldest (rules.by_priority).
+
+    An officer with packages for fewer households than an area has in need serves these.
+    """
+    by_id = {n.household_id: n for n in needy}
+    ranked = rules.by_priority([(n.household_id, n.reason, n.oldest) for n in needy], limit)
+    return [by_id[hid] for hid, _, _ in ranked]
 
 
 def recipients_for_households(session: Session, household_ids: Sequence[int]) -> list[Recipient]:

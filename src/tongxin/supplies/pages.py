@@ -226,8 +226,23 @@ def _allocations(
     *,
     problem: dict[str, str] | None = None,
     status_code: int = 200,
+    preview: Area | None = None,
 ) -> Response:
     scope = scope_of(session, user)
+    need: dict[str, int] | None = None
+    if preview is not None:
+        # How many households the area has in need, by reason, so the officer can choose an
+        # area that matches the packages at hand or set "at most N" (most in need first).
+        settings = request.app.state.settings
+        found = allocation.needy_households(
+            session,
+            area=preview,
+            today=datetime.now(CHINA).date(),
+            elderly_age=settings.elderly_age,
+        )
+        need = {"total": len(found)}
+        for n in found:
+            need[n.reason] = need.get(n.reason, 0) + 1
     areas = [
         a
         for a in session.scalars(
@@ -258,6 +273,8 @@ def _allocations(
             ),
             "counts": counts,
             "problem": problem,
+            "preview": preview,
+            "need": need,
         },
         status_code=status_code,
     )
@@ -265,10 +282,21 @@ def _allocations(
 
 @router.get("/supplies/allocations", dependencies=[MANAGE])
 def allocations_page(
-    request: Request, session: Session = RequestSession, user: User = Depends(page_user)
+    request: Request,
+    area: str | None = None,
+    session: Session = RequestSession,
+    user: User = Depends(page_user),
 ) -> Response:
-    """Show the allocation form (households in need of an area) and past allocations."""
-    return _allocations(request, session, user)
+    """Show the allocation form (households in need of an area) and past allocations.
+
+    With `?area=CODE` it also counts the area's households in need, by reason.
+    """
+    preview = None
+    if area:
+        preview = session.scalar(select(Area).where(Area.code == area))
+        if preview is None or not scope_of(session, user).contains(preview):
+            raise HTTPException(status_code=404)
+    return _allocations(request, session, user, preview=preview)
 
 
 @router.post("/supplies/allocations", dependencies=[MANAGE])
@@ -279,6 +307,7 @@ def allocate_to_area(
     warehouse: str = Form(""),
     delivery_date: str = Form(""),
     total: str = Form(""),
+    limit: str = Form(""),
     window_from: str = Form("09:00"),
     window_to: str = Form("18:00"),
     urgency: str = Form("normal"),
@@ -301,6 +330,10 @@ def allocate_to_area(
         )
         if total.strip() and not total.strip().isdigit():
             raise SuppliesError("bad_quantity", f"not a whole number: {total!r}", where="total")
+        if limit.strip():
+            if not limit.strip().isdigit():
+                raise SuppliesError("bad_quantity", f"not a whole number: {limit!r}", where="limit")
+            needy = allocation.most_in_need(needy, int(limit))
         made = allocation.allocate_to_households(
             session,
             household_ids=[n.household_id for n in needy],

@@ -263,3 +263,22 @@ def split_by_size(total: int, sizes: Mapping[int, int], *, at_least: int = 1) ->
     for _rem, _size, neg_id in sorted(remainders, reverse=True)[:left]:
         shares[-neg_id] += 1
     return shares
+
+
+# Who is served first when there is not enough for every household in need: a bedridden
+# member cannot fetch anything at all, so those households come before elderly people
+# living alone; within each group the oldest member first, then the registry's order.
+NEED_ORDER = ("bedridden", "elderly_alone")
+
+
+def by_priority(
+    needy: Sequence[tuple[int, str, date]], limit: int | None
+) -> list[tuple[int, str, date]]:
+    """Return the first `limit` of (household id, reason, oldest member's birth date) by need.
+
+    `None` keeps them all (in need order). A limit below one is `bad_quantity`.
+    """
+    if limit is not None and limit < 1:
+        raise SuppliesError("bad_quantity", f"at most {limit} households", where="limit")
+    ranked = sorted(needy, key=lambda n: (NEED_ORDER.index(n[1]), n[2], n[0]))
+    return ranked if limit is None else ranked[:limit]
