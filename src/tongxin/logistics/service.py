@@ -32,6 +32,18 @@ def add_driver(
     """Register a volunteer driver (optionally linked to the account they sign in with)."""
     if not name.strip():
         raise RoutingError("missing", "driver name is empty", where="driver.name")
+    if len(name.strip()) > 60:
+        raise RoutingError("too_long", "at most 60 characters", where="driver.name")
+    phone = (phone or "").strip() or None
+    if phone is not None and len(phone) > 20:
+        raise RoutingError("too_long", "at most 20 characters", where="driver.phone")
+    if (
+        user_id is not None
+        and session.scalar(select(Driver.id).where(Driver.user_id == user_id)) is not None
+    ):
+        raise RoutingError(
+            "exists", "this account already drives as another driver", where="driver.user"
+        )
     driver = Driver(name=name.strip(), phone=phone, user_id=user_id)
     session.add(driver)
     session.flush()
@@ -50,21 +62,30 @@ def add_vehicle(
     available_to: time = time(20, 0),
 ) -> Vehicle:
     """Register a vehicle with its capacity, seats, home depot and daily hours."""
+    plate = plate.strip()
+    if not plate:
+        raise RoutingError("missing", "plate is empty", where="vehicle.plate")
+    if len(plate) > 20:
+        raise RoutingError("too_long", "at most 20 characters", where="vehicle.plate")
+    if session.scalar(select(Vehicle.id).where(Vehicle.plate == plate)) is not None:
+        raise RoutingError("exists", f"vehicle {plate} exists", where="vehicle.plate")
     if capacity_kg <= 0:
         raise RoutingError(
             "bad_capacity",
             f"capacity {capacity_kg} kg must be above zero",
-            where=f"vehicle {plate}",
+            where="vehicle.capacity_kg",
         )
+    if seats <= 0:
+        raise RoutingError("bad_value", f"{seats} seats", where="vehicle.seats")
     if available_to <= available_from:
         raise RoutingError(
             "empty_window",
             f"hours {available_from:%H:%M}-{available_to:%H:%M} are empty",
-            where=f"vehicle {plate}",
+            where="vehicle.available_to",
         )
     if depot.latitude is None or depot.longitude is None:
         raise RoutingError(
-            "no_coordinates", f"depot {depot.code} has no coordinates", where=f"vehicle {plate}"
+            "no_coordinates", f"depot {depot.code} has no coordinates", where="vehicle.depot"
         )
     vehicle = Vehicle(
         plate=plate,

@@ -7,6 +7,7 @@ households only reaches areas inside the officer's jurisdiction.
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -37,6 +38,7 @@ router = APIRouter(include_in_schema=False)
 MANAGE = requires(Permission.SUPPLIES_MANAGE)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DESK_LINES = 4
+PACKAGE_LINES = 4  # component rows on the package definition form
 
 
 def xlsx_response(book: exports.WorkbookWriter, filename: str) -> Response:
@@ -163,6 +165,8 @@ def _packages(
     *,
     problem: dict[str, str] | None = None,
     done: int | None = None,
+    defined: str | None = None,
+    form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     packages = list(
@@ -179,6 +183,12 @@ def _packages(
             "warehouses": list(session.scalars(select(Warehouse).order_by(Warehouse.code))),
             "problem": problem,
             "done": done,
+            "defined": defined,
+            "form": form or {},
+            "items": list(
+                session.scalars(select(Item).where(Item.is_package.is_(False)).order_by(Item.code))
+            ),
+            "lines": PACKAGE_LINES,
         },
         status_code=status_code,
     )
@@ -186,10 +196,13 @@ def _packages(
 
 @router.get("/supplies/packages", dependencies=[MANAGE])
 def packages_page(
-    request: Request, done: int | None = None, session: Session = RequestSession
+    request: Request,
+    done: int | None = None,
+    defined: str | None = None,
+    session: Session = RequestSession,
 ) -> Response:
-    """Show package definitions, packages in stock, and the assembly form."""
-    return _packages(request, session, done=done)
+    """Show package definitions, packages in stock, the assembly and the definition forms."""
+    return _packages(request, session, done=done, defined=defined)
 
 
 @router.post("/supplies/packages/assemble", dependencies=[MANAGE])
@@ -438,3 +451,155 @@ def donor_xlsx(
         f"捐赠去向 {donor.name}", exports.DONOR_COLUMNS, report["lines"], by=user.username
     )
     return xlsx_response(book, f"donor-{donor_id}.xlsx")
+
+
+# Set-up pages: what `tongxin supplies item-add`, `warehouse-add` and `package-define` do,
+# through the same service functions, so the CLI and the pages refuse the same inputs.
+
+
+def _float_or_none(raw: str, where: str) -> float | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise SuppliesError("bad_value", f"{raw!r} is not a number", where=where) from None
+
+
+def _items_page(
+    request: Request,
+    session: Session,
+    *,
+    problem: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    added: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "supplies/items.html",
+        {
+            "items": list(
+                session.scalars(select(Item).where(Item.is_package.is_(False)).order_by(Item.code))
+            ),
+            "units": [u.value for u in Unit],
+            "problem": problem,
+            "form": form or {},
+            "added": added,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/supplies/items", dependencies=[MANAGE])
+def items_page(
+    request: Request, added: str | None = None, session: Session = RequestSession
+) -> Response:
+    """List the stock items and show the form to add one."""
+    return _items_page(request, session, added=added)
+
+
+@router.post("/supplies/items", dependencies=[MANAGE])
+async def add_item(request: Request, session: Session = RequestSession) -> Response:
+    """Add a stock item; a refused one is shown at its field and nothing is stored."""
+    values = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        weight = values.get("unit_weight_g", "").strip()
+        if weight and not weight.lstrip("-").isdigit():
+            raise SuppliesError(
+                "bad_value", f"{weight!r} is not whole grams", where="item.unit_weight_g"
+            )
+        item = service.add_item(
+            session,
+            code=values.get("code", ""),
+            name=values.get("name", ""),
+            unit=values.get("unit", ""),
+            unit_weight_g=int(weight) if weight else None,
+            perishable=values.get("perishable") == "on",
+            oxygen=values.get("oxygen") == "on",
+        )
+    except SuppliesError as exc:
+        session.rollback()
+        return _items_page(request, session, problem=exc.as_dict(), form=values, status_code=422)
+    return RedirectResponse(f"/supplies/items?added={item.code}", status_code=303)
+
+
+def _warehouses_page(
+    request: Request,
+    session: Session,
+    *,
+    problem: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    added: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "supplies/warehouses.html",
+        {
+            "warehouses": list(session.scalars(select(Warehouse).order_by(Warehouse.code))),
+            "problem": problem,
+            "form": form or {},
+            "added": added,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/supplies/warehouses", dependencies=[MANAGE])
+def warehouses_page(
+    request: Request, added: str | None = None, session: Session = RequestSession
+) -> Response:
+    """List warehouses and depots and show the form to add one."""
+    return _warehouses_page(request, session, added=added)
+
+
+@router.post("/supplies/warehouses", dependencies=[MANAGE])
+async def add_warehouse(request: Request, session: Session = RequestSession) -> Response:
+    """Add a warehouse or a depot (with coordinates); nothing is stored when refused."""
+    values = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        warehouse = service.add_warehouse(
+            session,
+            code=values.get("code", ""),
+            name=values.get("name", ""),
+            kind=values.get("kind", "warehouse"),
+            address=values.get("address", "").strip() or None,
+            latitude=_float_or_none(values.get("latitude", ""), "warehouse.latitude"),
+            longitude=_float_or_none(values.get("longitude", ""), "warehouse.longitude"),
+        )
+    except SuppliesError as exc:
+        session.rollback()
+        return _warehouses_page(
+            request, session, problem=exc.as_dict(), form=values, status_code=422
+        )
+    return RedirectResponse(f"/supplies/warehouses?added={warehouse.code}", status_code=303)
+
+
+@router.post("/supplies/packages/define", dependencies=[MANAGE])
+async def define_package(request: Request, session: Session = RequestSession) -> Response:
+    """Define a package by its contents per package; nothing is stored when refused."""
+    values = {k: str(v) for k, v in (await request.form()).items()}
+    components = [
+        (values.get(f"component_{i}", "").strip(), values.get(f"quantity_{i}", "").strip())
+        for i in range(1, PACKAGE_LINES + 1)
+    ]
+    # Blank rows are skipped; `rows` maps the service's line numbers back to the form's rows
+    # so an error shows at the row the officer filled in.
+    rows = [i for i, (item, q) in enumerate(components, 1) if item or q]
+    try:
+        package = service.define_package(
+            session,
+            code=values.get("code", ""),
+            name=values.get("name", ""),
+            components=[components[i - 1] for i in rows],
+        )
+    except SuppliesError as exc:
+        session.rollback()
+        problem = exc.as_dict()
+        line = re.match(r"components\[(\d+)\](.*)", problem["where"])
+        if line:
+            problem["where"] = f"components[{rows[int(line.group(1)) - 1]}]{line.group(2)}"
+        return _packages(request, session, problem=problem, form=values, status_code=422)
+    return RedirectResponse(f"/supplies/packages?defined={package.code}", status_code=303)

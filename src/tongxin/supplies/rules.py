@@ -282,3 +282,25 @@ def by_priority(
         raise SuppliesError("bad_quantity", f"at most {limit} households", where="limit")
     ranked = sorted(needy, key=lambda n: (NEED_ORDER.index(n[1]), n[2], n[0]))
     return ranked if limit is None else ranked[:limit]
+
+
+def required_text(raw: str | None, *, where: str, max_len: int) -> str:
+    """Return `raw` stripped; empty is `missing`, longer than the column is `too_long`.
+
+    Checked here rather than left to the database: PostgreSQL refuses an overlong value with
+    an error naming no field, and SQLite would store it.
+    """
+    value = (raw or "").strip()
+    if not value:
+        raise SuppliesError("missing", "this field is required", where=where)
+    if len(value) > max_len:
+        raise SuppliesError("too_long", f"at most {max_len} characters", where=where)
+    return value
+
+
+def check_coordinates(latitude: float | None, longitude: float | None, *, where: str) -> None:
+    """Refuse a latitude outside ±90° or a longitude outside ±180° (`bad_value`)."""
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise SuppliesError("bad_value", f"latitude {latitude} is not within ±90", where=where)
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise SuppliesError("bad_value", f"longitude {longitude} is not within ±180", where=where)
