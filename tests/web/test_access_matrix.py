@@ -278,6 +278,23 @@ CASES = [
         form={"driver": "999", "plate": "贵A1", "capacity_kg": "100", "depot": "NONE"},
         ok=frozenset({422}),
     ),
+    Case("GET", "/supplies/institutions", P.SUPPLIES_MANAGE, "/supplies/institutions"),
+    Case(
+        "POST",
+        "/supplies/institutions",
+        P.SUPPLIES_MANAGE,
+        "/supplies/institutions",
+        form={"kind": "school", "name": "", "address": "某路"},
+        ok=frozenset({422}),
+    ),
+    Case(
+        "POST",
+        "/supplies/allocations/institutions",
+        P.SUPPLIES_MANAGE,
+        "/supplies/allocations/institutions",
+        form={"item": "NONE", "warehouse": "NONE", "delivery_date": "2022-09-21"},
+        ok=frozenset({422}),
+    ),
     Case("GET", "/supplies/allocations", P.SUPPLIES_MANAGE, "/supplies/allocations"),
     Case(
         "POST",

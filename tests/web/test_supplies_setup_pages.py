@@ -218,3 +218,133 @@ def test_the_set_up_forms_need_the_supplies_permission_and_the_csrf_token(office
     forged = officer.post("/supplies/items", data={"code": "VEG", "name": "蔬菜", "unit": "kg"})
     assert forged.status_code == 403
     assert _count(db, Item) == 0
+
+
+def _stock_packages(db, settings, packages: int) -> None:
+    from datetime import date
+
+    from tests.factories.supplies import AT
+
+    with session_scope(make_sessionmaker(db)) as s:
+        depot = service.add_warehouse(
+            s, code="CK1", name="中转站", kind="depot", latitude=26.675, longitude=106.635
+        )
+        service.add_item(s, code="VEG", name="蔬菜", unit="kg", perishable=True)
+        package = service.define_package(s, code="PKG", name="蔬菜包", components=[("VEG", "5")])
+        service.receive_donation(
+            s,
+            donor=service.add_donor(s, name="某公司", kind="enterprise"),
+            warehouse=depot,
+            lines=[service.IntakeLine("VEG", str(5 * packages), "kg", date(2099, 1, 1))],
+            at=AT,
+            by="t",
+            settings=settings,
+        )
+        service.assemble(s, package=package, packages=packages, warehouse=depot, at=AT, by="t")
+
+
+def test_an_institution_added_on_its_page_is_offered_on_the_allocation_page(officer, db):
+    answer = _post(
+        officer,
+        "/supplies/institutions",
+        {
+            "kind": "elderly_home",
+            "name": "白云区社会福利院",
+            "address": "白云区云峰大道1号",
+            "people": "80",
+            "latitude": "26.69",
+            "longitude": "106.62",
+        },
+    )
+    assert answer.status_code == 303
+    assert "白云区社会福利院" in officer.get(answer.headers["location"]).text
+    page = officer.get("/supplies/allocations").text
+    offered = page.split('data-testid="institutions"')[1].split("</fieldset>")[0]
+    assert "白云区社会福利院" in offered and "养老院" in offered
+
+
+def test_an_institution_without_coordinates_is_refused_at_the_latitude_and_not_stored(officer, db):
+    from tongxin.supplies.models import Recipient
+
+    answer = _post(
+        officer,
+        "/supplies/institutions",
+        {"kind": "school", "name": "白云区第一小学", "address": "白云区某路", "people": "600"},
+    )
+    assert answer.status_code == 422
+    assert 'data-code="no_coordinates"' in answer.text
+    assert _field_error(answer, "institution.latitude")
+    assert _count(db, Recipient) == 0
+
+
+def test_ticked_institutions_get_orders_split_by_the_people_they_serve(officer, db, settings):
+    from tongxin.supplies import allocation
+    from tongxin.supplies.models import DeliveryOrder
+
+    _stock_packages(db, settings, 10)
+    with session_scope(make_sessionmaker(db)) as s:
+        home = allocation.add_institution(
+            s,
+            kind="elderly_home",
+            name="福利院",
+            address="云峰大道1号",
+            latitude=26.69,
+            longitude=106.62,
+            people=60,
+        ).id
+        school = allocation.add_institution(
+            s,
+            kind="school",
+            name="第一小学",
+            address="白云南路2号",
+            latitude=26.67,
+            longitude=106.64,
+            people=20,
+        ).id
+        allocation.add_institution(
+            s, kind="community", name="未选社区", address="某路", latitude=26.6, longitude=106.6
+        )
+    form = {
+        "item": "PKG",
+        "warehouse": "CK1",
+        "delivery_date": "2022-09-21",
+        "total": "10",
+        "window_from": "09:00",
+        "window_to": "12:00",
+    }
+    answer = post_form(
+        officer,
+        "/supplies/allocations/institutions",
+        form | {"institution": [str(home), str(school)]},
+        page="/supplies/allocations",
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text[:300]
+    orders_page = officer.get(answer.headers["location"]).text
+    assert "福利院" in orders_page and "第一小学" in orders_page and "未选社区" not in orders_page
+    with session_scope(make_sessionmaker(db)) as s:
+        units = {o.recipient_id: o.milli // 1000 for o in s.scalars(select(DeliveryOrder))}
+    # One each, the other 8 by people served (60:20).
+    assert units == {home: 7, school: 3}
+
+
+def test_allocating_to_no_institution_or_an_unknown_one_is_refused_and_nothing_moves(
+    officer, db, settings
+):
+    from tongxin.supplies.models import DeliveryOrder, StockMove
+
+    _stock_packages(db, settings, 2)
+    moves = _count(db, StockMove)
+    form = {"item": "PKG", "warehouse": "CK1", "delivery_date": "2022-09-21"}
+    none = post_form(
+        officer, "/supplies/allocations/institutions", form, page="/supplies/allocations"
+    )
+    assert none.status_code == 422 and _field_error(none, "institutions")
+    bogus = post_form(
+        officer,
+        "/supplies/allocations/institutions",
+        form | {"institution": ["999"]},
+        page="/supplies/allocations",
+    )
+    assert bogus.status_code == 422 and 'data-code="unknown_recipient"' in bogus.text
+    assert _count(db, DeliveryOrder) == 0 and _count(db, StockMove) == moves

@@ -148,19 +148,50 @@ def add_institution(
     kind: str,
     name: str,
     address: str,
-    latitude: float,
-    longitude: float,
+    latitude: float | None,
+    longitude: float | None,
     people: int = 1,
 ) -> Recipient:
-    """Add a school, elderly-care home or community as a recipient."""
+    """Add a school, elderly-care home or community as a recipient.
+
+    Coordinates are required: a delivery to it is routed like any other stop.
+    """
     if kind not in INSTITUTION_KINDS:
-        raise SuppliesError("bad_kind", f"institution kind {kind!r}", where="kind")
+        raise SuppliesError("bad_kind", f"institution kind {kind!r}", where="institution.kind")
+    name = rules.required_text(name, where="institution.name", max_len=100)
+    address = rules.required_text(address, where="institution.address", max_len=200)
+    if latitude is None or longitude is None:
+        raise SuppliesError(
+            "no_coordinates", "an institution needs its coordinates", where="institution.latitude"
+        )
+    rules.check_coordinates(latitude, longitude, where="institution.latitude")
+    if people < 1:
+        raise SuppliesError("negative_quantity", f"{people} people", where="institution.people")
     r = Recipient(
         kind=kind, name=name, address=address, people=people, latitude=latitude, longitude=longitude
     )
     session.add(r)
     session.flush()
     return r
+
+
+def institutions(session: Session, ids: Sequence[int] | None = None) -> list[Recipient]:
+    """Return the institution recipients (all, or those with these ids), by name.
+
+    An id that is no institution (unknown, or a household) is `unknown_recipient`: households
+    are allocated through their area's need, never picked one by one here.
+    """
+    q = select(Recipient).where(Recipient.kind.in_(INSTITUTION_KINDS))
+    if ids is not None:
+        q = q.where(Recipient.id.in_(ids))
+    found = list(session.scalars(q.order_by(Recipient.name, Recipient.id)))
+    if ids is not None:
+        missing = sorted(set(ids) - {r.id for r in found})
+        if missing:
+            raise SuppliesError(
+                "unknown_recipient", f"no institution {missing[0]}", where="institutions"
+            )
+    return found
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,7 @@ def _allocations(
     problem: dict[str, str] | None = None,
     status_code: int = 200,
     preview: Area | None = None,
+    form: dict[str, Any] | None = None,
 ) -> Response:
     scope = scope_of(session, user)
     need: dict[str, int] | None = None
@@ -288,6 +289,8 @@ def _allocations(
             "problem": problem,
             "preview": preview,
             "need": need,
+            "institutions": allocation.institutions(session),
+            "form": form or {},
         },
         status_code=status_code,
     )
@@ -603,3 +606,106 @@ async def define_package(request: Request, session: Session = RequestSession) ->
             problem["where"] = f"components[{rows[int(line.group(1)) - 1]}]{line.group(2)}"
         return _packages(request, session, problem=problem, form=values, status_code=422)
     return RedirectResponse(f"/supplies/packages?defined={package.code}", status_code=303)
+
+
+@router.post("/supplies/allocations/institutions", dependencies=[MANAGE])
+async def allocate_to_institutions(
+    request: Request, session: Session = RequestSession, user: User = Depends(page_user)
+) -> Response:
+    """Allocate to the institutions ticked on the form (schools, elderly-care homes,
+    communities): one each and the rest by how many people each serves."""
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items()}
+    ticked = [str(v) for v in form.getlist("institution")]
+    values["institution"] = ",".join(ticked)
+    try:
+        if not ticked:
+            raise SuppliesError("missing", "tick at least one institution", where="institutions")
+        if not all(t.isdigit() for t in ticked):
+            raise SuppliesError("unknown_recipient", "not an institution", where="institutions")
+        chosen = allocation.institutions(session, [int(t) for t in ticked])
+        day = _parse(date.fromisoformat, values.get("delivery_date", ""), "delivery_date")
+        total = values.get("total", "").strip()
+        if total and not total.isdigit():
+            raise SuppliesError("bad_quantity", f"not a whole number: {total!r}", where="total")
+        made = allocation.allocate(
+            session,
+            name=f"{'、'.join(r.name for r in chosen[:3])}{'等' if len(chosen) > 3 else ''} "
+            f"{day.isoformat()}",
+            item=service.item_by_code(session, values.get("item", "")),
+            warehouse=service.warehouse_by_code(session, values.get("warehouse", "")),
+            recipients=chosen,
+            total=int(total) if total else len(chosen),
+            delivery_date=day,
+            window=allocation.Window(
+                _parse(time.fromisoformat, values.get("window_from", "09:00"), "window_from"),
+                _parse(time.fromisoformat, values.get("window_to", "18:00"), "window_to"),
+            ),
+            urgency=values.get("urgency", "normal"),
+            at=datetime.now(UTC),
+            by=user.username,
+        )
+    except SuppliesError as exc:
+        session.rollback()
+        return _allocations(
+            request, session, user, problem=exc.as_dict(), form=values, status_code=422
+        )
+    return RedirectResponse(f"/supplies/allocations/{made.id}", status_code=303)
+
+
+def _institutions_page(
+    request: Request,
+    session: Session,
+    *,
+    problem: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    added: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "supplies/institutions.html",
+        {
+            "institutions": allocation.institutions(session),
+            "kinds": allocation.INSTITUTION_KINDS,
+            "problem": problem,
+            "form": form or {},
+            "added": added,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/supplies/institutions", dependencies=[MANAGE])
+def institutions_page(
+    request: Request, added: str | None = None, session: Session = RequestSession
+) -> Response:
+    """List institutions that receive supplies and show the form to add one."""
+    return _institutions_page(request, session, added=added)
+
+
+@router.post("/supplies/institutions", dependencies=[MANAGE])
+async def add_institution(request: Request, session: Session = RequestSession) -> Response:
+    """Add a school, elderly-care home or community as a recipient, with its coordinates."""
+    values = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        people = values.get("people", "1").strip() or "1"
+        if not people.isdigit():
+            raise SuppliesError(
+                "bad_quantity", f"not a whole number: {people!r}", where="institution.people"
+            )
+        made = allocation.add_institution(
+            session,
+            kind=values.get("kind", ""),
+            name=values.get("name", ""),
+            address=values.get("address", ""),
+            latitude=_float_or_none(values.get("latitude", ""), "institution.latitude"),
+            longitude=_float_or_none(values.get("longitude", ""), "institution.longitude"),
+            people=int(people),
+        )
+    except SuppliesError as exc:
+        session.rollback()
+        return _institutions_page(
+            request, session, problem=exc.as_dict(), form=values, status_code=422
+        )
+    return RedirectResponse(f"/supplies/institutions?added={made.name}", status_code=303)
