@@ -295,6 +295,13 @@ CASES = [
         form={"item": "NONE", "warehouse": "NONE", "delivery_date": "2022-09-21"},
         ok=frozenset({422}),
     ),
+    Case(
+        "POST",
+        "/supplies/allocations/{allocation_id}/orders/{order_id}/pin-reset",
+        P.SUPPLIES_MANAGE,
+        "/supplies/allocations/999/orders/999/pin-reset",
+        ok=frozenset({404}),
+    ),
     Case("GET", "/supplies/allocations", P.SUPPLIES_MANAGE, "/supplies/allocations"),
     Case(
         "POST",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission, may
+from tongxin.audit.context import web_actor
 from tongxin.logistics import service
 from tongxin.logistics.models import Driver, Trip, Vehicle
 from tongxin.problems import InputProblem
@@ -252,10 +253,13 @@ def confirm_delivery(
             pin=pin or None,
             signature_svg=signature or None,
             at=datetime.now(UTC),
-            by=user.username,
+            actor=web_actor(request, user),
         )
     except InputProblem as exc:
-        session.rollback()
+        if exc.code != "wrong_pin":
+            session.rollback()
+        # else: a wrong PIN wrote only its audit entry, which the attempt limit counts, so it
+        # is committed with the answer.
         problem = exc.as_dict()
         return _sheet(
             request,

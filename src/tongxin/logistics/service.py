@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from tongxin.audit.context import Actor
 from tongxin.logistics import routing, rules
 from tongxin.logistics.models import Driver, Trip, TripStop, Vehicle
 from tongxin.logistics.rules import RoutingError
@@ -390,7 +391,7 @@ def confirm_stop(
     pin: str | None,
     signature_svg: str | None,
     at: datetime,
-    by: str,
+    actor: Actor,
 ) -> None:
     """Confirm a delivery of this trip with the recipient's PIN or signature; close the trip
     when its last stop is delivered."""
@@ -403,7 +404,7 @@ def confirm_stop(
         )
     order = session.get_one(DeliveryOrder, order_id)
     allocation.confirm_delivery(
-        session, order=order, pin=pin, signature_svg=signature_svg, at=at, by=by
+        session, order=order, pin=pin, signature_svg=signature_svg, at=at, actor=actor
     )
     left = session.scalar(
         select(func.count())

@@ -14,6 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from tongxin.audit import service as audit
+from tongxin.audit.context import Actor
+from tongxin.audit.models import AuditEntry
 from tongxin.registry.models import Area, Household, Resident
 from tongxin.supplies import rules, service
 from tongxin.supplies.models import Allocation, DeliveryOrder, Item, Recipient, Warehouse
@@ -348,6 +351,60 @@ def orders_on(
     )
 
 
+# Audit actions of proof of delivery (target: the delivery order). Wrong PINs are counted
+# from the audit log since the order's last reset, so the limit needs no column of its own
+# and every attempt stays on the hash-chained record.
+PIN_WRONG = "supplies.delivery.pin_wrong"
+PIN_RESET = "supplies.delivery.pin_reset"
+CONFIRMED = "supplies.delivery.confirm"
+ORDER_TARGET = "delivery_order"
+
+
+def wrong_pins(session: Session, order_ids: Sequence[int]) -> dict[int, int]:
+    """Return the wrong PINs typed for each order since its last reset (orders with none: 0)."""
+    found = dict.fromkeys(order_ids, 0)
+    if not order_ids:
+        return found
+    rows = session.execute(
+        select(AuditEntry.target_id, AuditEntry.action)
+        .where(
+            AuditEntry.target_type == ORDER_TARGET,
+            AuditEntry.target_id.in_([str(i) for i in order_ids]),
+            AuditEntry.action.in_((PIN_WRONG, PIN_RESET)),
+        )
+        .order_by(AuditEntry.number)
+    ).all()
+    for target, action in rows:
+        order_id = int(target)
+        found[order_id] = found[order_id] + 1 if action == PIN_WRONG else 0
+    return found
+
+
+def _order_area(session: Session, order: DeliveryOrder) -> int | None:
+    # A household's unit, so the entry is seen inside its community; institutions have none.
+    return session.scalar(select(Recipient.area_id).where(Recipient.id == order.recipient_id))
+
+
+def reset_pin_attempts(
+    session: Session, *, order: DeliveryOrder, actor: Actor, at: datetime
+) -> None:
+    """Let a locked order's PIN be tried again (the dispatcher's reset), recorded in the audit."""
+    if order.status == "delivered":
+        raise SuppliesError(
+            "already_delivered", f"order {order.id} is already delivered", where="order"
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action=PIN_RESET,
+        target_type=ORDER_TARGET,
+        target_id=order.id,
+        area=_order_area(session, order),
+        now=at,
+        before={"wrong_pins": wrong_pins(session, [order.id])[order.id]},
+    )
+
+
 def confirm_delivery(
     session: Session,
     *,
@@ -355,11 +412,14 @@ def confirm_delivery(
     pin: str | None,
     signature_svg: str | None,
     at: datetime,
-    by: str,
+    actor: Actor,
 ) -> int:
     """Record the recipient's confirmation (PIN or signature) and issue the allocated stock.
 
-    A wrong PIN, no proof at all, or an order already delivered changes nothing.
+    No proof, a bad signature, an order already delivered or a locked PIN change nothing. A
+    wrong PIN changes nothing but its audit entry, which the caller keeps (commits): after
+    `rules.PIN_ATTEMPTS` of them the PIN is refused (`pin_locked`) until the dispatcher
+    resets it, and a signature still confirms. A confirmation is audited with its proof.
     Returns the thousandths issued.
     """
     if order.status == "delivered":
@@ -367,8 +427,28 @@ def confirm_delivery(
             "already_delivered", f"order {order.id} is already delivered", where="order"
         )
     if pin:
+        wrong = wrong_pins(session, [order.id])[order.id]
+        if rules.pin_attempts_left(wrong) == 0:
+            raise SuppliesError(
+                "pin_locked",
+                f"order {order.id}: {wrong} wrong PINs; sign on the phone or ask the dispatcher "
+                "to reset the PIN",
+                where="pin",
+            )
         if not secrets.compare_digest(pin.strip(), order.pin):
-            raise SuppliesError("wrong_pin", f"wrong PIN for order {order.id}", where="pin")
+            audit.record(
+                session,
+                actor=actor,
+                action=PIN_WRONG,
+                target_type=ORDER_TARGET,
+                target_id=order.id,
+                area=_order_area(session, order),
+                now=at,
+            )
+            left = rules.pin_attempts_left(wrong + 1)
+            raise SuppliesError(
+                "wrong_pin", f"wrong PIN for order {order.id} ({left} tries left)", where="pin"
+            )
         kind = "pin"
     elif signature_svg and signature_svg.strip():
         if len(signature_svg) > 60_000 or not signature_svg.lstrip().startswith("M"):
@@ -384,11 +464,21 @@ def confirm_delivery(
         warehouse_id=order.warehouse_id,
         ref=f"order:{order.id}",
         at=at,
-        by=by,
+        by=actor.name,
     )
     order.status = "delivered"
     order.delivered_at = at
     order.proof_kind = kind
     order.signature_svg = signature_svg if kind == "signature" else None
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=CONFIRMED,
+        target_type=ORDER_TARGET,
+        target_id=order.id,
+        area=_order_area(session, order),
+        now=at,
+        after={"proof": kind, "issued": rules.show_milli(issued), "item_id": order.item_id},
+    )
     return issued

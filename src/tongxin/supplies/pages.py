@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission
+from tongxin.audit.context import web_actor
 from tongxin.registry.models import Area
-from tongxin.supplies import allocation, exports, receipts, reports, service
+from tongxin.supplies import allocation, exports, receipts, reports, rules, service
 from tongxin.supplies.allocation import CHINA
 from tongxin.supplies.models import (
     Allocation,
@@ -408,11 +409,56 @@ def allocation_page(
     found = session.get(Allocation, allocation_id)
     if found is None:
         raise HTTPException(status_code=404)
+    return _allocation_page(request, session, found)
+
+
+def _allocation_page(
+    request: Request,
+    session: Session,
+    found: Allocation,
+    *,
+    problem: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    orders = _orders(session, found.id)
+    wrong = allocation.wrong_pins(session, [o["order"] for o in orders])
     return render(
         request,
         "supplies/allocation.html",
-        {"allocation": found, "orders": _orders(session, allocation_id)},
+        {
+            "allocation": found,
+            "orders": orders,
+            "tries_left": {o: rules.pin_attempts_left(n) for o, n in wrong.items() if n},
+            "problem": problem,
+        },
+        status_code=status_code,
     )
+
+
+@router.post(
+    "/supplies/allocations/{allocation_id}/orders/{order_id}/pin-reset", dependencies=[MANAGE]
+)
+def reset_pin(
+    request: Request,
+    allocation_id: int,
+    order_id: int,
+    session: Session = RequestSession,
+    user: User = Depends(page_user),
+) -> Response:
+    """Let a locked order's PIN be tried again (the recipient showed the driver the right
+    card, say); the reset is audited."""
+    found = session.get(Allocation, allocation_id)
+    order = session.get(DeliveryOrder, order_id)
+    if found is None or order is None or order.allocation_id != allocation_id:
+        raise HTTPException(status_code=404)
+    try:
+        allocation.reset_pin_attempts(
+            session, order=order, actor=web_actor(request, user), at=datetime.now(UTC)
+        )
+    except SuppliesError as exc:
+        session.rollback()
+        return _allocation_page(request, session, found, problem=exc.as_dict(), status_code=422)
+    return RedirectResponse(f"/supplies/allocations/{allocation_id}", status_code=303)
 
 
 @router.get("/supplies/allocations/{allocation_id}/orders.xlsx", dependencies=[MANAGE])

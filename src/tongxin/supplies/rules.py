@@ -304,3 +304,14 @@ def check_coordinates(latitude: float | None, longitude: float | None, *, where:
         raise SuppliesError("bad_value", f"latitude {latitude} is not within ±90", where=where)
     if longitude is not None and not -180 <= longitude <= 180:
         raise SuppliesError("bad_value", f"longitude {longitude} is not within ±180", where=where)
+
+
+# Wrong PINs an order takes before the PIN stops being accepted: a 4-digit PIN guessed
+# freely falls in at most 10,000 tries; after this many only a signature on the phone or
+# the dispatcher's reset (both audited) lets the delivery be confirmed.
+PIN_ATTEMPTS = 5
+
+
+def pin_attempts_left(wrong_since_reset: int) -> int:
+    """Return how many PIN tries an order has left after so many wrong ones since its reset."""
+    return max(0, PIN_ATTEMPTS - wrong_since_reset)
