@@ -315,6 +315,10 @@ def test_five_wrong_pins_lock_the_order_until_the_dispatcher_resets_it(
             assert 'data-code="wrong_pin"' in confirm(wrong).text
         locked = confirm(pin)
         assert locked.status_code == 422 and 'data-code="pin_locked"' in locked.text
+        # The phone then offers only the signature for that stop.
+        phone = driver.get(sheet).text
+        stop = phone.split(f'data-testid="confirm-{order_id}"')[1].split("</form>")[0]
+        assert 'data-testid="pin-locked"' in stop and 'name="pin"' not in stop
         orders = officer.get(f"/supplies/allocations/{allocation_id}").text
         assert 'data-testid="pin-locked"' in orders
 

@@ -115,7 +115,9 @@ DEMO_DEPOT = ("CK-BY", "白云区物资中转站", 26.68, 106.63)
 DEMO_ITEMS = (
     ("VEG", "蔬菜", "kg", True, False),
     ("RICE", "大米", "kg", True, False),
-    ("O2", "医用氧气", "bottle", False, True),
+    # Kept by the bottle, the unit a car delivers; the `oxygen` flag (conversion from liquid
+    # tonnes) is for items kept in gas m³, so it stays off here.
+    ("O2", "医用氧气", "bottle", False, False),
 )
 DEMO_PACKAGE = ("PKG-VEG", "蔬菜包", (("VEG", "5"), ("RICE", "1")))
 # (name, plate, capacity kg): private cars carry about 150-250 kg of packages.

@@ -21,10 +21,11 @@ from tongxin.audit.context import web_actor
 from tongxin.logistics import service
 from tongxin.logistics.models import Driver, Trip, Vehicle
 from tongxin.problems import InputProblem
-from tongxin.supplies import exports
+from tongxin.supplies import allocation, exports
 from tongxin.supplies.allocation import CHINA
 from tongxin.supplies.models import Warehouse
 from tongxin.supplies.pages import xlsx_response
+from tongxin.supplies.rules import pin_attempts_left
 from tongxin.supplies.service import warehouse_by_code
 from tongxin.web.deps import RequestSession, page_user, requires
 from tongxin.web.templating import render
@@ -175,12 +176,18 @@ def _sheet(
     problem: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    stops = service.trip_stops(session, trip)
+    # Stops whose PIN took too many wrong tries: the phone offers only the signature there.
+    wrong = allocation.wrong_pins(
+        session, [st.order_id for st in stops if st.status != "delivered"]
+    )
     return render(
         request,
         "logistics/trip.html",
         {
             "trip": trip,
-            "stops": service.trip_stops(session, trip),
+            "stops": stops,
+            "pin_locked": {o for o, n in wrong.items() if pin_attempts_left(n) == 0},
             "driver": session.get_one(Driver, trip.driver_id),
             "vehicle": session.get_one(Vehicle, trip.vehicle_id),
             "phone": phone,
