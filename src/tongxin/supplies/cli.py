@@ -323,6 +323,9 @@ def allocate(
     warehouse: str = typer.Option(..., help="Warehouse code."),
     day: str = typer.Option(..., "--date", help="Delivery date YYYY-MM-DD."),
     total: int | None = typer.Option(None, help="Units to split (default: one per household)."),
+    limit: int | None = typer.Option(
+        None, help="At most N households: bedridden first, then the oldest (default: all)."
+    ),
     window_from: str = typer.Option("09:00", help="Delivery window start (China time)."),
     window_to: str = typer.Option("18:00", help="Delivery window end (China time)."),
     urgency: str = typer.Option("normal", help="normal or urgent."),
@@ -346,6 +349,8 @@ def allocate(
         needy = allocation.needy_households(
             s, area=found, today=delivery, elderly_age=get_settings().elderly_age
         )
+        if limit is not None:
+            needy = allocation.most_in_need(needy, limit)
         a = allocation.allocate_to_households(
             s,
             household_ids=[n.household_id for n in needy],
