@@ -90,14 +90,14 @@ def _create(settings: Settings, **kwargs: Any) -> Engine:
             },
             **kwargs,
         )
-        _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        _tune_sqlite(engine, settings)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _tune_sqlite(engine: Engine, settings: Settings) -> None:
     # WAL lets readers continue while the single writer commits; NORMAL sync is safe under WAL.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -110,8 +110,10 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # at 150k events; 18 ms with this).
         cursor.execute("PRAGMA wal_autocheckpoint=20000")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        # Negative cache_size is in KiB. Settings validate both as integers (no injection).
+        cursor.execute(f"PRAGMA cache_size=-{int(settings.sqlite_cache_mb) * 1024}")
+        cursor.execute(f"PRAGMA mmap_size={int(settings.sqlite_mmap_mb) * 1024 * 1024}")
         cursor.close()
 
 

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=10000, description="How long a SQLite writer waits for the lock before failing."
     )
+    sqlite_cache_mb: int = Field(
+        default=64, ge=1, description="SQLite page cache per connection, in MB."
+    )
+    sqlite_mmap_mb: int = Field(
+        default=0,
+        ge=0,
+        description="How much of the SQLite database file is read through a memory map, in MB.",
+    )
     demo_residents: int = Field(
         default=50000, description="Residents `make demo` generates when the database is absent."
     )

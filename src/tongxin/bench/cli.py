@@ -168,8 +168,13 @@ def bench_city(
     as_json: bool = typer.Option(False, "--json", help="Print only the JSON line on stdout."),
     engine: BenchEngine = ENGINE_OPTION,
     database_url: str | None = SCRATCH_DATABASE_OPTION,
-    batch: int = typer.Option(
-        CLI_INGEST_BATCH, min=1, help="Events per ingest_events call (as screening ingest)."
+    batch: int | None = typer.Option(
+        None,
+        min=1,
+        help=(
+            "Events per ingest_events call (default: 4 per sampling station, at least"
+            f" {CLI_INGEST_BATCH:,} as screening ingest)."
+        ),
     ),
     seed: int = typer.Option(20220923, help="Seed of the district and the round."),
 ) -> None:

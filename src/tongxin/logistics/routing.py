@@ -93,8 +93,10 @@ def time_limit_for(stops: int, base_s: float) -> float:
 # Above this many stops a problem with coordinates is cut into sectors solved one by one:
 # OR-Tools' first solution with time windows grows about quadratically (0.1 s at 400 stops,
 # 12-30 s at 1,000 on a busy core here), so one 1,000-stop model may find no plan at all
-# within its time limit, while three sectors of ~333 find one in a second.
-SECTOR_STOPS = 400
+# within its time limit, while sectors find one in a second. Guided local search also
+# converges much faster on a sector: the bench's 400-stop instance in two sectors of 200
+# gave 516 km in 5 s, against 552-616 km in 5 s and 523 km in 50 s as one model.
+SECTOR_STOPS = 200
 
 
 def solve(

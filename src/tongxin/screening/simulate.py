@@ -13,7 +13,7 @@ Used by the planted-faults and crash tests and by `tongxin bench ingest|city`;
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -153,8 +153,10 @@ class _Builder:
         self.facts = facts
         self.rng = rng
         self.events: list[Event] = []
-        self.tubes_left = {k: list(v) for k, v in facts.tubes.items()}
-        self.retests = list(facts.retest_tubes)
+        # Queues, not lists: taking the first of a list moves every tube after it, which made
+        # the simulation quadratic (bench city: 10 s at 1 M people, 72 s at 4 M).
+        self.tubes_left = {k: deque(v) for k, v in facts.tubes.items()}
+        self.retests = deque(facts.retest_tubes)
         self.seals = 0
 
     def add(self, type_: str, device: str, at: datetime, **fields: Any) -> Event:
@@ -174,7 +176,7 @@ class _Builder:
         left = self.tubes_left.get(capacity)
         if not left:
             raise SimulationError(f"no unused tube of capacity {capacity} left")
-        return left.pop(0)
+        return left.popleft()
 
 
 def simulate_round(facts: RoundFacts, rng: Random) -> SimulatedRound:
@@ -314,7 +316,7 @@ def _recall(b: _Builder, out: SimulatedRound, tube: str, resulted: datetime) -> 
             if type_ == "recall_resampled":
                 if not b.retests:
                     raise SimulationError("no single tube left for a recall resample")
-                extra["retest_tube"] = b.retests.pop(0)
+                extra["retest_tube"] = b.retests.popleft()
             elif type_ == "recall_resulted":
                 extra["result"] = "negative"
             b.add(type_, b.facts.recall_device, at, tube=tube, position=position, **extra)

@@ -1,7 +1,7 @@
 """Allocation: recipients (households in need, institutions), allocation plans, delivery orders.
 
 `allocate_to_households` takes a plain list of household ids. The registry's groups feed it
-now (`needy_households`); hotline cases will feed it the same way when that area lands.
+(`needy_households`), and so do hotline cases that asked for a delivery (`hotline_requests`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tongxin.audit import service as audit
 from tongxin.audit.context import Actor
 from tongxin.audit.models import AuditEntry
 from tongxin.registry.models import Area, Household, Resident
-from tongxin.supplies import rules, service
+from tongxin.supplies import hotline_requests, rules, service
 from tongxin.supplies.models import Allocation, DeliveryOrder, Item, Recipient, Warehouse
 from tongxin.supplies.rules import SuppliesError
 
@@ -471,6 +471,9 @@ def confirm_delivery(
     order.proof_kind = kind
     order.signature_svg = signature_svg if kind == "signature" else None
     session.flush()
+    # A hotline case that asked for this delivery sees it done on its timeline.
+    hotline_requests.finish_requests(session, order=order, by=actor.name, now=at)
+    # Audited last: record() takes the chain lock, best held only until the commit.
     audit.record(
         session,
         actor=actor,

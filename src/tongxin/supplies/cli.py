@@ -324,19 +324,27 @@ def allocate(
     day: str = typer.Option(..., "--date", help="Delivery date YYYY-MM-DD."),
     total: int | None = typer.Option(None, help="Units to split (default: one per household)."),
     limit: int | None = typer.Option(
-        None, help="At most N households: bedridden first, then the oldest (default: all)."
+        None,
+        help="At most N of the registry's households in need, bedridden first, then the "
+        "oldest (default: all); hotline requests come on top.",
     ),
     window_from: str = typer.Option("09:00", help="Delivery window start (China time)."),
     window_to: str = typer.Option("18:00", help="Delivery window end (China time)."),
     urgency: str = typer.Option("normal", help="normal or urgent."),
+    with_hotline: bool = typer.Option(
+        True,
+        "--hotline/--no-hotline",
+        help="Also serve the area's hotline cases that asked for a delivery.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Allocate to an area's households in need (elderly living alone, bedridden), by size."""
+    """Allocate to an area's households in need (elderly living alone, bedridden, and hotline
+    delivery requests), by size."""
     from sqlalchemy import select
 
     from tongxin.registry.models import Area
     from tongxin.settings import get_settings
-    from tongxin.supplies import allocation, service
+    from tongxin.supplies import allocation, hotline_requests, service
 
     delivery = parse_day(day)
     window = allocation.Window(
@@ -349,25 +357,45 @@ def allocate(
         needy = allocation.needy_households(
             s, area=found, today=delivery, elderly_age=get_settings().elderly_age
         )
+        # The limit ranks the registry's groups; hotline cases that asked are served on top.
         if limit is not None:
             needy = allocation.most_in_need(needy, limit)
+        requests = (
+            hotline_requests.delivery_requests(s, area=found)
+            if with_hotline
+            else hotline_requests.DeliveryRequests(matched=[], without_household=0)
+        )
+        households = sorted({n.household_id for n in needy} | set(requests.household_ids))
+        now = datetime.now(UTC)
         a = allocation.allocate_to_households(
             s,
-            household_ids=[n.household_id for n in needy],
+            household_ids=households,
             item=service.item_by_code(s, package, where="--package"),
             warehouse=service.warehouse_by_code(s, warehouse),
-            total=total if total is not None else len(needy),
+            total=total if total is not None else len(households),
             delivery_date=delivery,
-            at=datetime.now(UTC),
+            at=now,
             by=BY,
             name=f"{found.name} {delivery}",
             window=window,
             urgency=urgency,
         )
+        accepted = hotline_requests.accept_requests(
+            s, requests=requests.matched, allocation=a, by=BY, now=now
+        )
         emit(
-            {"allocation": a.id, "households": len(needy)},
+            {
+                "allocation": a.id,
+                "households": len(households),
+                "hotline_requests": accepted,
+                "hotline_requests_without_household": requests.without_household,
+            },
             as_json=as_json,
-            text=f"allocation {a.id}: {len(needy)} households",
+            text=(
+                f"allocation {a.id}: {len(households)} households"
+                f" ({accepted} hotline requests; {requests.without_household} without a"
+                " registered household stay on the hotline board)"
+            ),
         )
 
 

@@ -120,6 +120,8 @@ def test_a_day_is_planned_from_the_command_line_with_json(cli):
         )
     )
     assert made["households"] == 8
+    # No hotline case asked for a delivery here.
+    assert (made["hotline_requests"], made["hotline_requests_without_household"]) == (0, 0)
     for n in (1, 2):
         driver = ok_json(run(cli, "logistics", "driver-add", "--name", f"司机{n}", "--json"))
         ok_json(
