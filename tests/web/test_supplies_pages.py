@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import time
+from datetime import date, time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -241,3 +241,167 @@ def test_a_wrong_pin_on_the_phone_is_refused_and_the_stop_stays_open(
         )
         assert answer.status_code == 422 and 'data-code="wrong_pin"' in answer.text
         assert f'data-order="{order.id}" data-status="planned"' in answer.text
+
+
+def test_five_wrong_pins_lock_the_order_until_the_dispatcher_resets_it(
+    app, officer_world, db, settings
+):
+    """The wrong tries are kept although each answer is a 422 (the limit counts them)."""
+    from tongxin.supplies.rules import PIN_ATTEMPTS
+
+    with session_scope(make_sessionmaker(db)) as s:
+        from tests.factories.supplies import AT
+        from tongxin.supplies import allocation
+
+        ids = allocation.needy_households(
+            s, area=officer_world.community, today=DAY, elderly_age=60
+        )
+        service.receive_donation(
+            s,
+            donor=service.add_donor(s, name="个人", kind="individual"),
+            warehouse=service.warehouse_by_code(s, "CK1"),
+            lines=[
+                service.IntakeLine("VEG", "10", "kg", date(2099, 1, 1)),
+                service.IntakeLine("RICE", "2", "kg", date(2099, 1, 1)),
+            ],
+            at=AT,
+            by="t",
+            settings=settings,
+        )
+        service.assemble(
+            s,
+            package=service.item_by_code(s, "PKG"),
+            packages=1,
+            warehouse=service.warehouse_by_code(s, "CK1"),
+            at=AT,
+            by="t",
+        )
+        allocation.allocate_to_households(
+            s,
+            household_ids=[ids[0].household_id],
+            item=service.item_by_code(s, "PKG"),
+            warehouse=service.warehouse_by_code(s, "CK1"),
+            total=1,
+            delivery_date=DAY,
+            at=AT,
+            by="t",
+            name="x",
+        )
+        fleet.plan_day(s, day=DAY, settings=settings.model_copy(update={"route_time_limit_s": 0.5}))
+        order = s.scalar(select(DeliveryOrder))
+        trip = fleet.trips_on(s, DAY)[0]
+        driver_user = s.scalar(
+            select(User.username)
+            .join(fleet.Driver, fleet.Driver.user_id == User.id)
+            .where(fleet.Driver.id == trip.driver_id)
+        )
+        order_id, pin, allocation_id, trip_id = order.id, order.pin, order.allocation_id, trip.id
+    wrong = "0000" if pin != "0000" else "1111"
+    sheet = f"/logistics/driver/trips/{trip_id}"
+    with TestClient(app):
+        driver = _client(app, driver_user)
+        officer = _client(app, "supplies")
+
+        def confirm(typed: str):
+            return post_form(
+                driver,
+                f"{sheet}/confirm",
+                {"order": str(order_id), "pin": typed},
+                page=sheet,
+                follow_redirects=False,
+            )
+
+        for _ in range(PIN_ATTEMPTS):
+            assert 'data-code="wrong_pin"' in confirm(wrong).text
+        locked = confirm(pin)
+        assert locked.status_code == 422 and 'data-code="pin_locked"' in locked.text
+        # The phone then offers only the signature for that stop.
+        phone = driver.get(sheet).text
+        stop = phone.split(f'data-testid="confirm-{order_id}"')[1].split("</form>")[0]
+        assert 'data-testid="pin-locked"' in stop and 'name="pin"' not in stop
+        orders = officer.get(f"/supplies/allocations/{allocation_id}").text
+        assert 'data-testid="pin-locked"' in orders
+
+        reset = post_form(
+            officer,
+            f"/supplies/allocations/{allocation_id}/orders/{order_id}/pin-reset",
+            page=f"/supplies/allocations/{allocation_id}",
+            follow_redirects=False,
+        )
+        assert reset.status_code == 303
+        assert 'data-testid="pin-locked"' not in officer.get(reset.headers["location"]).text
+        assert confirm(pin).status_code == 303
+    with session_scope(make_sessionmaker(db)) as s:
+        assert s.get(DeliveryOrder, order_id).status == "delivered"
+
+
+def test_the_officer_sees_an_areas_count_in_need_and_serves_only_the_most_in_need(
+    app, officer_world, db, settings
+):
+    from tests.factories.supplies import AT
+    from tongxin.supplies import allocation
+
+    with session_scope(make_sessionmaker(db)) as s:
+        service.receive_donation(
+            s,
+            donor=service.add_donor(s, name="个人", kind="individual"),
+            warehouse=service.warehouse_by_code(s, "CK1"),
+            lines=[
+                service.IntakeLine("VEG", "15", "kg", date(2099, 1, 1)),
+                service.IntakeLine("RICE", "3", "kg", date(2099, 1, 1)),
+            ],
+            at=AT,
+            by="t",
+            settings=settings,
+        )
+        service.assemble(
+            s,
+            package=service.item_by_code(s, "PKG"),
+            packages=3,
+            warehouse=service.warehouse_by_code(s, "CK1"),
+            at=AT,
+            by="t",
+        )
+        needy = allocation.needy_households(
+            s, area=officer_world.community, today=DAY, elderly_age=60
+        )
+        bedridden = {n.household_id for n in needy if n.reason == "bedridden"}
+        first_alone = min(n.household_id for n in needy if n.reason == "elderly_alone")
+    with TestClient(app):
+        officer = _client(app, "supplies")
+        preview = officer.get(
+            "/supplies/allocations", params={"area": officer_world.community.code}
+        )
+        assert 'data-testid="need" data-total="12"' in preview.text
+        assert officer.get("/supplies/allocations", params={"area": "nowhere"}).status_code == 404
+
+        form = {
+            "area": officer_world.community.code,
+            "item": "PKG",
+            "warehouse": "CK1",
+            "delivery_date": DAY.isoformat(),
+        }
+        bad = post_form(
+            officer, "/supplies/allocations", form | {"limit": "三"}, page="/supplies/allocations"
+        )
+        assert bad.status_code == 422 and 'data-code="bad_quantity"' in bad.text
+        made = post_form(
+            officer,
+            "/supplies/allocations",
+            form | {"limit": "3"},
+            page="/supplies/allocations",
+            follow_redirects=False,
+        )
+        assert made.status_code == 303, made.text[:400]
+    with session_scope(make_sessionmaker(db)) as s:
+        from tongxin.supplies.models import Recipient
+
+        served = set(
+            s.scalars(
+                select(Recipient.household_id).join(
+                    DeliveryOrder, DeliveryOrder.recipient_id == Recipient.id
+                )
+            )
+        )
+    assert len(bedridden) == 2
+    assert served == bedridden | {first_alone}

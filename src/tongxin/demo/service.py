@@ -102,6 +102,34 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
         "区民政局热线督办员",
         names.DISTRICT_CODE,
     ),
+    DemoLogin(
+        "supplies",
+        "supplies-demo-2022",
+        Role.SUPPLIES_OFFICER,
+        "区商务局物资专员",
+        names.DISTRICT_CODE,
+    ),
+    DemoLogin("driver", "driver-demo-2022", Role.VOLUNTEER, "志愿司机 王师傅", names.DISTRICT_CODE),
+)
+# What the supplies pages need to be tried (docs/demo.md): a depot at the district's centre,
+# the three items of the 2022 donations, the vegetable package the commerce bureau packed,
+# and a small volunteer fleet of private cars; the first driver signs in as `driver`.
+DEMO_DEPOT = ("CK-BY", "白云区物资中转站", 26.68, 106.63)
+DEMO_ITEMS = (
+    ("VEG", "蔬菜", "kg", True, False),
+    ("RICE", "大米", "kg", True, False),
+    # Kept by the bottle, the unit a car delivers; the `oxygen` flag (conversion from liquid
+    # tonnes) is for items kept in gas m³, so it stays off here.
+    ("O2", "医用氧气", "bottle", False, False),
+)
+DEMO_PACKAGE = ("PKG-VEG", "蔬菜包", (("VEG", "5"), ("RICE", "1")))
+# (name, plate, capacity kg): private cars carry about 150-250 kg of packages.
+DEMO_FLEET = (
+    ("王师傅", "贵A·D2201", 200),
+    ("李师傅", "贵A·D2202", 200),
+    ("张师傅", "贵A·D2203", 150),
+    ("刘师傅", "贵A·D2204", 250),
+    ("陈师傅", "贵A·D2205", 150),
 )
 
 
@@ -386,7 +414,50 @@ def create_demo_users(session: Session) -> list[DemoLogin]:
         hours="24小时",
         operators=[operator] if operator is not None else [],
     )
+    seed_supplies(session)
     return list(DEMO_LOGINS)
+
+
+def seed_supplies(session: Session) -> None:
+    """Add the demo depot, items, the vegetable package and the volunteer fleet.
+
+    Stock is left empty on purpose: a new user books the first donation on the desk and
+    follows it to the door. The `driver` login, when it exists, drives the first car.
+    """
+    from tongxin.logistics import service as fleet
+    from tongxin.supplies import service as supplies
+
+    code, name, latitude, longitude = DEMO_DEPOT
+    depot = supplies.add_warehouse(
+        session, code=code, name=name, kind="depot", latitude=latitude, longitude=longitude
+    )
+    for item_code, item_name, unit, perishable, oxygen in DEMO_ITEMS:
+        supplies.add_item(
+            session,
+            code=item_code,
+            name=item_name,
+            unit=unit,
+            perishable=perishable,
+            oxygen=oxygen,
+        )
+    package_code, package_name, components = DEMO_PACKAGE
+    supplies.define_package(
+        session, code=package_code, name=package_name, components=list(components)
+    )
+    driver_user = session.scalar(select(User.id).where(User.username == "driver"))
+    for i, (driver_name, plate, capacity) in enumerate(DEMO_FLEET):
+        driver = fleet.add_driver(
+            session, name=driver_name, user_id=driver_user if i == 0 else None
+        )
+        fleet.add_vehicle(
+            session,
+            plate=plate,
+            driver=driver,
+            depot=depot,
+            capacity_kg=capacity,
+            available_from=clock_time(8, 0),
+            available_to=clock_time(20, 0),
+        )
 
 
 def existing_demo_logins(session: Session) -> list[DemoLogin]:

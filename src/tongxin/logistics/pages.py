@@ -7,7 +7,7 @@ supplies officer sees every trip.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -17,13 +17,16 @@ from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission, may
+from tongxin.audit.context import web_actor
 from tongxin.logistics import service
 from tongxin.logistics.models import Driver, Trip, Vehicle
 from tongxin.problems import InputProblem
-from tongxin.supplies import exports
+from tongxin.supplies import allocation, exports
 from tongxin.supplies.allocation import CHINA
 from tongxin.supplies.models import Warehouse
 from tongxin.supplies.pages import xlsx_response
+from tongxin.supplies.rules import pin_attempts_left
+from tongxin.supplies.service import warehouse_by_code
 from tongxin.web.deps import RequestSession, page_user, requires
 from tongxin.web.templating import render
 
@@ -173,12 +176,18 @@ def _sheet(
     problem: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    stops = service.trip_stops(session, trip)
+    # Stops whose PIN took too many wrong tries: the phone offers only the signature there.
+    wrong = allocation.wrong_pins(
+        session, [st.order_id for st in stops if st.status != "delivered"]
+    )
     return render(
         request,
         "logistics/trip.html",
         {
             "trip": trip,
-            "stops": service.trip_stops(session, trip),
+            "stops": stops,
+            "pin_locked": {o for o, n in wrong.items() if pin_attempts_left(n) == 0},
             "driver": session.get_one(Driver, trip.driver_id),
             "vehicle": session.get_one(Vehicle, trip.vehicle_id),
             "phone": phone,
@@ -251,10 +260,13 @@ def confirm_delivery(
             pin=pin or None,
             signature_svg=signature or None,
             at=datetime.now(UTC),
-            by=user.username,
+            actor=web_actor(request, user),
         )
     except InputProblem as exc:
-        session.rollback()
+        if exc.code != "wrong_pin":
+            session.rollback()
+        # else: a wrong PIN wrote only its audit entry, which the attempt limit counts, so it
+        # is committed with the answer.
         problem = exc.as_dict()
         return _sheet(
             request,
@@ -265,3 +277,138 @@ def confirm_delivery(
             status_code=422,
         )
     return RedirectResponse(f"/logistics/driver/trips/{trip_id}#order-{order}", status_code=303)
+
+
+# The fleet set-up pages: what `tongxin logistics driver-add` and `vehicle-add` do, through
+# the same service functions.
+def _fleet_page(
+    request: Request,
+    session: Session,
+    template: str,
+    *,
+    problem: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    added: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    drivers = list(session.scalars(select(Driver).order_by(Driver.id)))
+    usernames = dict(
+        session.execute(
+            select(User.id, User.username).where(
+                User.id.in_([d.user_id for d in drivers if d.user_id is not None])
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return render(
+        request,
+        template,
+        {
+            "drivers": drivers,
+            "usernames": usernames,
+            "vehicles": list(session.scalars(select(Vehicle).order_by(Vehicle.plate))),
+            "driver_names": {d.id: d.name for d in drivers},
+            "depots": list(
+                session.scalars(
+                    select(Warehouse).where(Warehouse.kind == "depot").order_by(Warehouse.code)
+                )
+            ),
+            "depot_names": dict(
+                session.execute(select(Warehouse.id, Warehouse.name)).tuples().all()
+            ),
+            "problem": problem,
+            "form": form or {},
+            "added": added,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/logistics/drivers", dependencies=[MANAGE])
+def drivers_page(
+    request: Request, added: str | None = None, session: Session = RequestSession
+) -> Response:
+    """List volunteer drivers and show the form to add one."""
+    return _fleet_page(request, session, "logistics/drivers.html", added=added)
+
+
+@router.post("/logistics/drivers", dependencies=[MANAGE])
+async def add_driver(request: Request, session: Session = RequestSession) -> Response:
+    """Add a driver, optionally linked to the account they sign in with on the phone."""
+    values = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        username = values.get("username", "").strip()
+        user_id = None
+        if username:
+            user_id = session.scalar(select(User.id).where(User.username == username))
+            if user_id is None:
+                raise InputProblem("unknown_user", f"no account {username!r}", where="driver.user")
+        driver = service.add_driver(
+            session, name=values.get("name", ""), phone=values.get("phone"), user_id=user_id
+        )
+    except InputProblem as exc:
+        session.rollback()
+        return _fleet_page(
+            request,
+            session,
+            "logistics/drivers.html",
+            problem=exc.as_dict(),
+            form=values,
+            status_code=422,
+        )
+    return RedirectResponse(f"/logistics/drivers?added={driver.name}", status_code=303)
+
+
+@router.get("/logistics/vehicles", dependencies=[MANAGE])
+def vehicles_page(
+    request: Request, added: str | None = None, session: Session = RequestSession
+) -> Response:
+    """List vehicles and show the form to add one."""
+    return _fleet_page(request, session, "logistics/vehicles.html", added=added)
+
+
+def _whole(raw: str, where: str) -> int:
+    raw = raw.strip()
+    if not raw.lstrip("-").isdigit():
+        raise InputProblem("bad_value", f"{raw!r} is not a whole number", where=where)
+    return int(raw)
+
+
+def _hhmm(raw: str, where: str) -> time:
+    try:
+        return time.fromisoformat(raw.strip())
+    except ValueError:
+        raise InputProblem("bad_value", f"{raw!r} is not HH:MM", where=where) from None
+
+
+@router.post("/logistics/vehicles", dependencies=[MANAGE])
+async def add_vehicle(request: Request, session: Session = RequestSession) -> Response:
+    """Add a vehicle with its driver, home depot, capacity and daily hours."""
+    values = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        driver_id = _whole(values.get("driver", ""), "vehicle.driver")
+        driver = session.get(Driver, driver_id)
+        if driver is None:
+            raise InputProblem("missing", f"no driver {driver_id}", where="vehicle.driver")
+        vehicle = service.add_vehicle(
+            session,
+            plate=values.get("plate", ""),
+            driver=driver,
+            depot=warehouse_by_code(session, values.get("depot", ""), where="vehicle.depot"),
+            capacity_kg=_whole(values.get("capacity_kg", ""), "vehicle.capacity_kg"),
+            seats=_whole(values.get("seats", "4") or "4", "vehicle.seats"),
+            available_from=_hhmm(values.get("available_from", "08:00"), "vehicle.available_from"),
+            available_to=_hhmm(values.get("available_to", "20:00"), "vehicle.available_to"),
+        )
+    except InputProblem as exc:
+        session.rollback()
+        return _fleet_page(
+            request,
+            session,
+            "logistics/vehicles.html",
+            problem=exc.as_dict(),
+            form=values,
+            status_code=422,
+        )
+    return RedirectResponse(f"/logistics/vehicles?added={vehicle.plate}", status_code=303)

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from tongxin.audit.context import Actor
 from tongxin.logistics import routing, rules
 from tongxin.logistics.models import Driver, Trip, TripStop, Vehicle
 from tongxin.logistics.rules import RoutingError
@@ -32,6 +33,18 @@ def add_driver(
     """Register a volunteer driver (optionally linked to the account they sign in with)."""
     if not name.strip():
         raise RoutingError("missing", "driver name is empty", where="driver.name")
+    if len(name.strip()) > 60:
+        raise RoutingError("too_long", "at most 60 characters", where="driver.name")
+    phone = (phone or "").strip() or None
+    if phone is not None and len(phone) > 20:
+        raise RoutingError("too_long", "at most 20 characters", where="driver.phone")
+    if (
+        user_id is not None
+        and session.scalar(select(Driver.id).where(Driver.user_id == user_id)) is not None
+    ):
+        raise RoutingError(
+            "exists", "this account already drives as another driver", where="driver.user"
+        )
     driver = Driver(name=name.strip(), phone=phone, user_id=user_id)
     session.add(driver)
     session.flush()
@@ -50,21 +63,30 @@ def add_vehicle(
     available_to: time = time(20, 0),
 ) -> Vehicle:
     """Register a vehicle with its capacity, seats, home depot and daily hours."""
+    plate = plate.strip()
+    if not plate:
+        raise RoutingError("missing", "plate is empty", where="vehicle.plate")
+    if len(plate) > 20:
+        raise RoutingError("too_long", "at most 20 characters", where="vehicle.plate")
+    if session.scalar(select(Vehicle.id).where(Vehicle.plate == plate)) is not None:
+        raise RoutingError("exists", f"vehicle {plate} exists", where="vehicle.plate")
     if capacity_kg <= 0:
         raise RoutingError(
             "bad_capacity",
             f"capacity {capacity_kg} kg must be above zero",
-            where=f"vehicle {plate}",
+            where="vehicle.capacity_kg",
         )
+    if seats <= 0:
+        raise RoutingError("bad_value", f"{seats} seats", where="vehicle.seats")
     if available_to <= available_from:
         raise RoutingError(
             "empty_window",
             f"hours {available_from:%H:%M}-{available_to:%H:%M} are empty",
-            where=f"vehicle {plate}",
+            where="vehicle.available_to",
         )
     if depot.latitude is None or depot.longitude is None:
         raise RoutingError(
-            "no_coordinates", f"depot {depot.code} has no coordinates", where=f"vehicle {plate}"
+            "no_coordinates", f"depot {depot.code} has no coordinates", where="vehicle.depot"
         )
     vehicle = Vehicle(
         plate=plate,
@@ -369,7 +391,7 @@ def confirm_stop(
     pin: str | None,
     signature_svg: str | None,
     at: datetime,
-    by: str,
+    actor: Actor,
 ) -> None:
     """Confirm a delivery of this trip with the recipient's PIN or signature; close the trip
     when its last stop is delivered."""
@@ -382,7 +404,7 @@ def confirm_stop(
         )
     order = session.get_one(DeliveryOrder, order_id)
     allocation.confirm_delivery(
-        session, order=order, pin=pin, signature_svg=signature_svg, at=at, by=by
+        session, order=order, pin=pin, signature_svg=signature_svg, at=at, actor=actor
     )
     left = session.scalar(
         select(func.count())

@@ -14,6 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from tongxin.audit import service as audit
+from tongxin.audit.context import Actor
+from tongxin.audit.models import AuditEntry
 from tongxin.registry.models import Area, Household, Resident
 from tongxin.supplies import hotline_requests, rules, service
 from tongxin.supplies.models import Allocation, DeliveryOrder, Item, Recipient, Warehouse
@@ -30,6 +33,7 @@ class NeedyHousehold:
     household_id: int
     people: int
     reason: str  # elderly_alone | bedridden
+    oldest: date  # the oldest present member's birth date, for serving the oldest first
 
 
 def needy_households(
@@ -52,18 +56,29 @@ def needy_households(
             func.count(),
             func.sum(case((Resident.bedridden, 1), else_=0)),
             func.max(Resident.birth_date),
+            func.min(Resident.birth_date),
         )
         .where(column == area.id, Resident.status == "present")
         .group_by(Resident.household_id)
         .order_by(Resident.household_id)
     ).all()
     out = []
-    for household_id, people, bedridden, youngest in rows:
+    for household_id, people, bedridden, youngest, oldest in rows:
         if bedridden:
-            out.append(NeedyHousehold(household_id, int(people), "bedridden"))
+            out.append(NeedyHousehold(household_id, int(people), "bedridden", oldest))
         elif people == 1 and youngest <= cutoff:
-            out.append(NeedyHousehold(household_id, 1, "elderly_alone"))
+            out.append(NeedyHousehold(household_id, 1, "elderly_alone", oldest))
     return out
+
+
+def most_in_need(needy: Sequence[NeedyHousehold], limit: int | None) -> list[NeedyHousehold]:
+    """Return at most `limit` households, bedridden first, then the oldest (rules.by_priority).
+
+    An officer with packages for fewer households than an area has in need serves these.
+    """
+    by_id = {n.household_id: n for n in needy}
+    ranked = rules.by_priority([(n.household_id, n.reason, n.oldest) for n in needy], limit)
+    return [by_id[hid] for hid, _, _ in ranked]
 
 
 def recipients_for_households(session: Session, household_ids: Sequence[int]) -> list[Recipient]:
@@ -136,19 +151,50 @@ def add_institution(
     kind: str,
     name: str,
     address: str,
-    latitude: float,
-    longitude: float,
+    latitude: float | None,
+    longitude: float | None,
     people: int = 1,
 ) -> Recipient:
-    """Add a school, elderly-care home or community as a recipient."""
+    """Add a school, elderly-care home or community as a recipient.
+
+    Coordinates are required: a delivery to it is routed like any other stop.
+    """
     if kind not in INSTITUTION_KINDS:
-        raise SuppliesError("bad_kind", f"institution kind {kind!r}", where="kind")
+        raise SuppliesError("bad_kind", f"institution kind {kind!r}", where="institution.kind")
+    name = rules.required_text(name, where="institution.name", max_len=100)
+    address = rules.required_text(address, where="institution.address", max_len=200)
+    if latitude is None or longitude is None:
+        raise SuppliesError(
+            "no_coordinates", "an institution needs its coordinates", where="institution.latitude"
+        )
+    rules.check_coordinates(latitude, longitude, where="institution.latitude")
+    if people < 1:
+        raise SuppliesError("negative_quantity", f"{people} people", where="institution.people")
     r = Recipient(
         kind=kind, name=name, address=address, people=people, latitude=latitude, longitude=longitude
     )
     session.add(r)
     session.flush()
     return r
+
+
+def institutions(session: Session, ids: Sequence[int] | None = None) -> list[Recipient]:
+    """Return the institution recipients (all, or those with these ids), by name.
+
+    An id that is no institution (unknown, or a household) is `unknown_recipient`: households
+    are allocated through their area's need, never picked one by one here.
+    """
+    q = select(Recipient).where(Recipient.kind.in_(INSTITUTION_KINDS))
+    if ids is not None:
+        q = q.where(Recipient.id.in_(ids))
+    found = list(session.scalars(q.order_by(Recipient.name, Recipient.id)))
+    if ids is not None:
+        missing = sorted(set(ids) - {r.id for r in found})
+        if missing:
+            raise SuppliesError(
+                "unknown_recipient", f"no institution {missing[0]}", where="institutions"
+            )
+    return found
 
 
 @dataclass(frozen=True)
@@ -305,6 +351,60 @@ def orders_on(
     )
 
 
+# Audit actions of proof of delivery (target: the delivery order). Wrong PINs are counted
+# from the audit log since the order's last reset, so the limit needs no column of its own
+# and every attempt stays on the hash-chained record.
+PIN_WRONG = "supplies.delivery.pin_wrong"
+PIN_RESET = "supplies.delivery.pin_reset"
+CONFIRMED = "supplies.delivery.confirm"
+ORDER_TARGET = "delivery_order"
+
+
+def wrong_pins(session: Session, order_ids: Sequence[int]) -> dict[int, int]:
+    """Return the wrong PINs typed for each order since its last reset (orders with none: 0)."""
+    found = dict.fromkeys(order_ids, 0)
+    if not order_ids:
+        return found
+    rows = session.execute(
+        select(AuditEntry.target_id, AuditEntry.action)
+        .where(
+            AuditEntry.target_type == ORDER_TARGET,
+            AuditEntry.target_id.in_([str(i) for i in order_ids]),
+            AuditEntry.action.in_((PIN_WRONG, PIN_RESET)),
+        )
+        .order_by(AuditEntry.number)
+    ).all()
+    for target, action in rows:
+        order_id = int(target)
+        found[order_id] = found[order_id] + 1 if action == PIN_WRONG else 0
+    return found
+
+
+def _order_area(session: Session, order: DeliveryOrder) -> int | None:
+    # A household's unit, so the entry is seen inside its community; institutions have none.
+    return session.scalar(select(Recipient.area_id).where(Recipient.id == order.recipient_id))
+
+
+def reset_pin_attempts(
+    session: Session, *, order: DeliveryOrder, actor: Actor, at: datetime
+) -> None:
+    """Let a locked order's PIN be tried again (the dispatcher's reset), recorded in the audit."""
+    if order.status == "delivered":
+        raise SuppliesError(
+            "already_delivered", f"order {order.id} is already delivered", where="order"
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action=PIN_RESET,
+        target_type=ORDER_TARGET,
+        target_id=order.id,
+        area=_order_area(session, order),
+        now=at,
+        before={"wrong_pins": wrong_pins(session, [order.id])[order.id]},
+    )
+
+
 def confirm_delivery(
     session: Session,
     *,
@@ -312,11 +412,14 @@ def confirm_delivery(
     pin: str | None,
     signature_svg: str | None,
     at: datetime,
-    by: str,
+    actor: Actor,
 ) -> int:
     """Record the recipient's confirmation (PIN or signature) and issue the allocated stock.
 
-    A wrong PIN, no proof at all, or an order already delivered changes nothing.
+    No proof, a bad signature, an order already delivered or a locked PIN change nothing. A
+    wrong PIN changes nothing but its audit entry, which the caller keeps (commits): after
+    `rules.PIN_ATTEMPTS` of them the PIN is refused (`pin_locked`) until the dispatcher
+    resets it, and a signature still confirms. A confirmation is audited with its proof.
     Returns the thousandths issued.
     """
     if order.status == "delivered":
@@ -324,8 +427,28 @@ def confirm_delivery(
             "already_delivered", f"order {order.id} is already delivered", where="order"
         )
     if pin:
+        wrong = wrong_pins(session, [order.id])[order.id]
+        if rules.pin_attempts_left(wrong) == 0:
+            raise SuppliesError(
+                "pin_locked",
+                f"order {order.id}: {wrong} wrong PINs; sign on the phone or ask the dispatcher "
+                "to reset the PIN",
+                where="pin",
+            )
         if not secrets.compare_digest(pin.strip(), order.pin):
-            raise SuppliesError("wrong_pin", f"wrong PIN for order {order.id}", where="pin")
+            audit.record(
+                session,
+                actor=actor,
+                action=PIN_WRONG,
+                target_type=ORDER_TARGET,
+                target_id=order.id,
+                area=_order_area(session, order),
+                now=at,
+            )
+            left = rules.pin_attempts_left(wrong + 1)
+            raise SuppliesError(
+                "wrong_pin", f"wrong PIN for order {order.id} ({left} tries left)", where="pin"
+            )
         kind = "pin"
     elif signature_svg and signature_svg.strip():
         if len(signature_svg) > 60_000 or not signature_svg.lstrip().startswith("M"):
@@ -341,7 +464,7 @@ def confirm_delivery(
         warehouse_id=order.warehouse_id,
         ref=f"order:{order.id}",
         at=at,
-        by=by,
+        by=actor.name,
     )
     order.status = "delivered"
     order.delivered_at = at
@@ -349,5 +472,16 @@ def confirm_delivery(
     order.signature_svg = signature_svg if kind == "signature" else None
     session.flush()
     # A hotline case that asked for this delivery sees it done on its timeline.
-    hotline_requests.finish_requests(session, order=order, by=by, now=at)
+    hotline_requests.finish_requests(session, order=order, by=actor.name, now=at)
+    # Audited last: record() takes the chain lock, best held only until the commit.
+    audit.record(
+        session,
+        actor=actor,
+        action=CONFIRMED,
+        target_type=ORDER_TARGET,
+        target_id=order.id,
+        area=_order_area(session, order),
+        now=at,
+        after={"proof": kind, "issued": rules.show_milli(issued), "item_id": order.item_id},
+    )
     return issued

@@ -323,6 +323,11 @@ def allocate(
     warehouse: str = typer.Option(..., help="Warehouse code."),
     day: str = typer.Option(..., "--date", help="Delivery date YYYY-MM-DD."),
     total: int | None = typer.Option(None, help="Units to split (default: one per household)."),
+    limit: int | None = typer.Option(
+        None,
+        help="At most N of the registry's households in need, bedridden first, then the "
+        "oldest (default: all); hotline requests come on top.",
+    ),
     window_from: str = typer.Option("09:00", help="Delivery window start (China time)."),
     window_to: str = typer.Option("18:00", help="Delivery window end (China time)."),
     urgency: str = typer.Option("normal", help="normal or urgent."),
@@ -352,6 +357,9 @@ def allocate(
         needy = allocation.needy_households(
             s, area=found, today=delivery, elderly_age=get_settings().elderly_age
         )
+        # The limit ranks the registry's groups; hotline cases that asked are served on top.
+        if limit is not None:
+            needy = allocation.most_in_need(needy, limit)
         requests = (
             hotline_requests.delivery_requests(s, area=found)
             if with_hotline

@@ -263,3 +263,55 @@ def split_by_size(total: int, sizes: Mapping[int, int], *, at_least: int = 1) ->
     for _rem, _size, neg_id in sorted(remainders, reverse=True)[:left]:
         shares[-neg_id] += 1
     return shares
+
+
+# Who is served first when there is not enough for every household in need: a bedridden
+# member cannot fetch anything at all, so those households come before elderly people
+# living alone; within each group the oldest member first, then the registry's order.
+NEED_ORDER = ("bedridden", "elderly_alone")
+
+
+def by_priority(
+    needy: Sequence[tuple[int, str, date]], limit: int | None
+) -> list[tuple[int, str, date]]:
+    """Return the first `limit` of (household id, reason, oldest member's birth date) by need.
+
+    `None` keeps them all (in need order). A limit below one is `bad_quantity`.
+    """
+    if limit is not None and limit < 1:
+        raise SuppliesError("bad_quantity", f"at most {limit} households", where="limit")
+    ranked = sorted(needy, key=lambda n: (NEED_ORDER.index(n[1]), n[2], n[0]))
+    return ranked if limit is None else ranked[:limit]
+
+
+def required_text(raw: str | None, *, where: str, max_len: int) -> str:
+    """Return `raw` stripped; empty is `missing`, longer than the column is `too_long`.
+
+    Checked here rather than left to the database: PostgreSQL refuses an overlong value with
+    an error naming no field, and SQLite would store it.
+    """
+    value = (raw or "").strip()
+    if not value:
+        raise SuppliesError("missing", "this field is required", where=where)
+    if len(value) > max_len:
+        raise SuppliesError("too_long", f"at most {max_len} characters", where=where)
+    return value
+
+
+def check_coordinates(latitude: float | None, longitude: float | None, *, where: str) -> None:
+    """Refuse a latitude outside ±90° or a longitude outside ±180° (`bad_value`)."""
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise SuppliesError("bad_value", f"latitude {latitude} is not within ±90", where=where)
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise SuppliesError("bad_value", f"longitude {longitude} is not within ±180", where=where)
+
+
+# Wrong PINs an order takes before the PIN stops being accepted: a 4-digit PIN guessed
+# freely falls in at most 10,000 tries; after this many only a signature on the phone or
+# the dispatcher's reset (both audited) lets the delivery be confirmed.
+PIN_ATTEMPTS = 5
+
+
+def pin_attempts_left(wrong_since_reset: int) -> int:
+    """Return how many PIN tries an order has left after so many wrong ones since its reset."""
+    return max(0, PIN_ATTEMPTS - wrong_since_reset)

@@ -80,9 +80,18 @@ def add_warehouse(
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> Warehouse:
-    """Add a warehouse or depot."""
+    """Add a warehouse or depot; a depot needs coordinates (vehicles start and end there)."""
+    code = rules.required_text(code, where="warehouse.code", max_len=40)
+    name = rules.required_text(name, where="warehouse.name", max_len=100)
     if kind not in ("warehouse", "depot"):
         raise SuppliesError("bad_kind", f"warehouse kind {kind!r}", where="warehouse.kind")
+    if kind == "depot" and (latitude is None or longitude is None):
+        raise SuppliesError(
+            "no_coordinates", "a depot needs its latitude and longitude", where="warehouse.latitude"
+        )
+    rules.check_coordinates(latitude, longitude, where="warehouse.latitude")
+    if address is not None and len(address) > 200:
+        raise SuppliesError("too_long", "at most 200 characters", where="warehouse.address")
     if session.scalar(select(Warehouse.id).where(Warehouse.code == code)) is not None:
         raise SuppliesError("exists", f"warehouse {code!r} exists", where="warehouse.code")
     warehouse = Warehouse(
@@ -104,6 +113,12 @@ def add_item(
     oxygen: bool = False,
 ) -> Item:
     """Add a stock item kept in `unit`; kg items weigh 1000 g per unit unless told."""
+    code = rules.required_text(code, where="item.code", max_len=40)
+    name = rules.required_text(name, where="item.name", max_len=100)
+    if unit_weight_g is not None and unit_weight_g < 0:
+        raise SuppliesError(
+            "negative_quantity", f"{unit_weight_g} g per unit", where="item.unit_weight_g"
+        )
     stock_unit = rules.parse_unit(unit, where="item.unit")
     if session.scalar(select(Item.id).where(Item.code == code)) is not None:
         raise SuppliesError("exists", f"item {code!r} exists", where="item.code")
@@ -130,6 +145,10 @@ def define_package(
     Its weight is the sum of its components' weights, so delivery weights follow the
     contents and trip tonnage agrees with the stock issued.
     """
+    code = rules.required_text(code, where="item.code", max_len=40)
+    name = rules.required_text(name, where="item.name", max_len=100)
+    if session.scalar(select(Item.id).where(Item.code == code)) is not None:
+        raise SuppliesError("exists", f"item {code!r} exists", where="item.code")
     if not components:
         raise SuppliesError("missing", "a package needs at least one component", where="components")
     lines: list[tuple[Item, int]] = []

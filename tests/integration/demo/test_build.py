@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -170,3 +171,71 @@ def test_the_demo_build_adds_round_r1_with_sites_in_reach_a_lab_and_tubes(db, se
                 for a in site_areas
             )
             assert nearest <= 15.0
+
+
+def test_the_demo_seeds_a_fleet_and_items_that_serve_its_own_households_in_need(db, settings):
+    from datetime import date
+
+    from tongxin.logistics import service as logistics
+    from tongxin.logistics.models import Driver, Vehicle
+    from tongxin.supplies import allocation
+    from tongxin.supplies import service as supplies
+    from tongxin.supplies.models import Warehouse
+
+    run_build(settings, residents=1500, seed=3, show_progress=False)
+    day = date(2022, 9, 23)
+    with session_scope(make_sessionmaker(db)) as session:
+        depot = session.scalars(select(Warehouse)).one()
+        assert depot.kind == "depot" and depot.latitude is not None
+        units = {code: supplies.item_by_code(session, code).unit for code in ("VEG", "RICE", "O2")}
+        assert units == {"VEG": "kg", "RICE": "kg", "O2": "bottle"}
+        package = supplies.item_by_code(session, "PKG-VEG")
+        assert package.is_package and package.unit_weight_g == 6000
+        driver = authenticate(session, username="driver", password="driver-demo-2022")
+        assert driver is not None
+        assert session.scalar(select(Driver.name).where(Driver.user_id == driver.id)) == "王师傅"
+        assert session.scalar(select(func.count()).select_from(Vehicle)) == 5
+
+        # A new user's first run: donate, pack, allocate to the district's households in
+        # need (the generator's own elderly alone and bedridden), route onto the demo fleet.
+        supplies.receive_donation(
+            session,
+            donor=supplies.add_donor(session, name="贵州绿源农业有限公司", kind="enterprise"),
+            warehouse=depot,
+            lines=[
+                supplies.IntakeLine("VEG", "0.5", "t", expires_on=date(2099, 1, 1)),
+                supplies.IntakeLine("RICE", "100", "kg", expires_on=date(2099, 1, 1)),
+                supplies.IntakeLine("O2", "10", "bottle", expires_on=None),
+            ],
+            at=datetime(2022, 9, 22, 1, tzinfo=UTC),
+            by="t",
+            settings=settings,
+        )
+        supplies.assemble(
+            session,
+            package=package,
+            packages=60,
+            warehouse=depot,
+            at=datetime(2022, 9, 22, 2, tzinfo=UTC),
+            by="t",
+        )
+        needy = allocation.needy_households(
+            session, area=area_by_code(session, "520113"), today=day, elderly_age=60
+        )
+        chosen = allocation.most_in_need(needy, 60)
+        assert len(needy) > 60 and len(chosen) == 60
+        allocation.allocate_to_households(
+            session,
+            household_ids=[n.household_id for n in chosen],
+            item=package,
+            warehouse=depot,
+            total=60,
+            delivery_date=day,
+            at=datetime(2022, 9, 22, 3, tzinfo=UTC),
+            by="t",
+            name="演示",
+        )
+        plan = logistics.plan_day(
+            session, day=day, settings=settings.model_copy(update={"route_time_limit_s": 0.5})
+        )
+        assert plan.stops == 60 and plan.weight_g == 60 * 6000

@@ -14,7 +14,7 @@ from tests.factories.supplies import add_needy_households
 from tongxin.cli import build
 from tongxin.db import make_sessionmaker, session_scope
 from tongxin.logistics.models import Trip
-from tongxin.registry.models import Area
+from tongxin.registry.models import Area, Resident
 from tongxin.supplies.models import StockMove
 
 COMMUNITY = "520113001001"
@@ -149,6 +149,60 @@ def test_a_day_is_planned_from_the_command_line_with_json(cli):
         ("RICE", "12", "0"),
         ("PKG", "0", "8"),
     }
+
+
+def test_allocate_with_a_limit_serves_the_bedridden_first(cli, db):
+    from tongxin.supplies.models import DeliveryOrder, Recipient
+
+    _stock_up(cli)
+    ok_json(
+        run(
+            cli,
+            "supplies",
+            "receive",
+            "--donor",
+            "某农业公司",
+            "--warehouse",
+            "CK1",
+            "--line",
+            "VEG:10:kg:2099-01-01",
+            "--line",
+            "RICE:2:kg:2099-01-01",
+            "--json",
+        )
+    )
+    ok_json(
+        run(
+            cli,
+            "supplies",
+            "assemble",
+            "--package",
+            "PKG",
+            "--count",
+            "2",
+            "--warehouse",
+            "CK1",
+            "--json",
+        )
+    )
+    args = ["supplies", "allocate", "--area", COMMUNITY, "--package", "PKG", "--warehouse", "CK1"]
+    made = ok_json(run(cli, *args, "--date", "2022-09-21", "--limit", "2", "--json"))
+    assert made["households"] == 2
+    with session_scope(make_sessionmaker(db)) as s:
+        served = list(
+            s.scalars(
+                select(Recipient.household_id)
+                .join(DeliveryOrder, DeliveryOrder.recipient_id == Recipient.id)
+                .order_by(Recipient.household_id)
+            )
+        )
+        bedridden = list(
+            s.scalars(select(Resident.household_id).where(Resident.bedridden.is_(True)))
+        )
+    # add_needy_households makes every 5th of the 8 bedridden: that one, then the lowest id
+    # of the elderly alone (all born the same day).
+    assert len(bedridden) == 1 and bedridden[0] in served
+    assert len(served) == 2
 
 
 @pytest.mark.parametrize(

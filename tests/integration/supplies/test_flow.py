@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from tests.factories.registry import build_tree
 from tests.factories.supplies import AT, DAY, add_fleet, add_needy_households, stocked_depot
+from tongxin.audit.context import Actor
 from tongxin.logistics import service as logistics
 from tongxin.logistics.models import Trip
 from tongxin.logistics.rules import RoutingError
@@ -16,6 +17,8 @@ from tongxin.supplies import allocation, reports, service
 from tongxin.supplies.models import DeliveryOrder, StockMove
 from tongxin.supplies.rules import SuppliesError
 from tongxin.supplies.service import IntakeLine
+
+DRIVER = Actor(name="driver", role="volunteer", source="test")
 
 
 def test_forty_needy_households_get_packages_and_the_figures_agree_to_the_kilogram(
@@ -60,7 +63,7 @@ def test_forty_needy_households_get_packages_and_the_figures_agree_to_the_kilogr
                 pin=order.pin,
                 signature_svg=None,
                 at=AT + timedelta(days=1),
-                by="driver",
+                actor=DRIVER,
             )
 
     totals = reports.item_totals(session)
@@ -266,7 +269,7 @@ def test_a_wrong_pin_confirms_nothing(session, settings):
     wrong = "0000" if order.pin != "0000" else "1111"
     with pytest.raises(SuppliesError) as caught:
         allocation.confirm_delivery(
-            session, order=order, pin=wrong, signature_svg=None, at=AT, by="d"
+            session, order=order, pin=wrong, signature_svg=None, at=AT, actor=DRIVER
         )
     assert caught.value.code == "wrong_pin"
     assert order.status == "open"

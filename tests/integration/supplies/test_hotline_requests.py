@@ -10,12 +10,15 @@ from tests.factories.hotline import T0, build_hotline, call
 from tests.factories.registry import add_residents, build_tree
 from tests.factories.supplies import AT, DAY, stocked_depot
 from tongxin.accounts.models import User
+from tongxin.audit.context import Actor
 from tongxin.hotline import service as hotline
 from tongxin.hotline.models import HotlineCase, LinkedWork
 from tongxin.hotline.rules import LinkedWorkKind, LinkedWorkStatus
 from tongxin.registry.models import Resident
 from tongxin.supplies import allocation, hotline_requests, service
 from tongxin.supplies.models import DeliveryOrder
+
+DRIVER = Actor(name="d", role="volunteer", source="test")
 
 
 def _operator(session, area) -> User:
@@ -101,7 +104,12 @@ def test_a_registered_callers_delivery_request_is_allocated_accepted_and_done(se
     assert hotline_requests.delivery_requests(session, area=tree.street).matched == []
 
     allocation.confirm_delivery(
-        session, order=order, pin=order.pin, signature_svg=None, at=AT + timedelta(days=1), by="d"
+        session,
+        order=order,
+        pin=order.pin,
+        signature_svg=None,
+        at=AT + timedelta(days=1),
+        actor=DRIVER,
     )
     session.refresh(asked)
     session.refresh(stranger)

@@ -153,3 +153,23 @@ def test_a_larger_household_never_gets_less():
     shares = rules.split_by_size(10, {1: 1, 2: 4, 3: 2})
     assert shares[2] >= shares[3] >= shares[1]
     assert sum(shares.values()) == 10
+
+
+def test_households_in_need_are_ranked_bedridden_first_then_oldest_then_by_id():
+    needy = [
+        (1, "elderly_alone", date(1940, 5, 1)),
+        (2, "bedridden", date(1960, 1, 1)),
+        (3, "elderly_alone", date(1930, 1, 1)),
+        (4, "bedridden", date(1950, 1, 1)),
+        (5, "elderly_alone", date(1930, 1, 1)),
+    ]
+
+    assert [n[0] for n in rules.by_priority(needy, 3)] == [4, 2, 3]
+    assert [n[0] for n in rules.by_priority(needy, None)] == [4, 2, 3, 5, 1]
+    assert [n[0] for n in rules.by_priority(needy, 99)] == [4, 2, 3, 5, 1]
+
+
+def test_a_household_limit_below_one_is_refused():
+    with pytest.raises(SuppliesError) as err:
+        rules.by_priority([(1, "bedridden", date(1950, 1, 1))], 0)
+    assert err.value.code == "bad_quantity" and err.value.where == "limit"
