@@ -7,7 +7,9 @@ Pure: the service reads the registry and the round, this module decides. The heu
    people, where ρ(L, c) is the highest utilisation whose expected queue stays under L
    (`rules.max_load_for_queue`).
 2. Groups are placed most-constrained first (fewest sites within walking distance, then
-   largest) on the nearest site that still has room, so walking stays low.
+   largest) on the nearest site that still has room, so walking stays low. A site's room
+   counts its green channel's whole slots and a reserve of the people its packing left
+   out at an earlier try (whole groups never fill slots exactly).
 3. Inside a site the green-channel people take the first slots of the day, exclusively,
    and the other groups go largest first into the emptiest remaining slot.
 4. The smallest L at which every group fits is the plan; its objective is the peak
@@ -231,48 +233,41 @@ def _try_level(
     sites: Sequence[SiteSpec],
     rules: ScheduleRules,
     n_slots: int,
-    held: dict[int, int],
+    reserve: dict[int, int],
     balance: bool = False,
-) -> Plan | list[int] | None:
-    """Return a plan keeping every slot's expected queue <= level; else the indexes of the
-    sites whose slots would not take their groups, or None when some group fits nowhere.
+) -> Plan | dict[int, int] | None:
+    """Return a plan keeping every slot's expected queue <= level; else, per site whose
+    slots would not take its groups, the people left out; None when a group fits nowhere.
 
-    Whole groups never fill slots exactly: `held[site]` slots (one at first) are held back
-    from each site's total for what first-fit leaves unused and for the green channel's
-    last slot, which is shared with no one. The caller holds back more where packing fails.
+    A site's green people take whole slots of their own (the last one's spare room is
+    lost), which the assignment counts as it goes. Whole groups never fill the other
+    slots exactly either: `reserve[site]` people are kept back for that, none at first;
+    the caller adds what packing left out and tries again.
     """
     caps = [slot_capacity(s, rules, level) for s in sites]
-    room = [c * max(0, n_slots - held.get(i, 1)) for i, c in enumerate(caps)]
-    chosen: list[int] = [-1] * len(groups)
-    for gi in order:
-        g = groups[gi]
-        need = g.people + g.green
-        for _, si in reach[g.key]:
-            if room[si] >= need and g.people <= caps[si] and g.green <= caps[si]:
-                room[si] -= need
-                chosen[gi] = si
-                break
-        else:
-            return None
+    chosen = _assign_nearest(groups, order, reach, caps, n_slots, reserve)
+    if chosen is None:
+        return None
     by_site: dict[int, list[int]] = defaultdict(list)
     for gi, si in enumerate(chosen):
         by_site[si].append(gi)
     plan = Plan(feasible=True, slots=[])
-    failed: list[int] = []
+    failed: dict[int, int] = {}
     for si, members in by_site.items():
         cap = caps[si]
-        # Green channel: the first slots of the day, filled in order, for green people only.
+        # Green channel: the first slots of the day, for green people only, largest group
+        # first into the first of them with room (a new one when none has).
         green_of: dict[int, int] = {}
         loads = [0] * n_slots
-        slot_i = 0
+        opened = 0
         for gi in sorted(members, key=lambda i: -groups[i].green):
             g = groups[gi]
             if not g.green:
                 continue
-            while slot_i < n_slots and loads[slot_i] + g.green > cap:
-                slot_i += 1
+            slot_i = next((i for i in range(opened) if loads[i] + g.green <= cap), opened)
             if slot_i >= n_slots:
-                break
+                continue
+            opened = max(opened, slot_i + 1)
             loads[slot_i] += g.green
             green_of[gi] = slot_i
         used_green = set(green_of.values())
@@ -281,10 +276,11 @@ def _try_level(
             (gi for gi in members if groups[gi].people), key=lambda i: -groups[i].people
         )
         slot_of = _pack(walkers, groups, regular, loads, cap, balance)
-        if len(green_of) < sum(1 for gi in members if groups[gi].green) or len(slot_of) < sum(
-            1 for gi in members if groups[gi].people
-        ):
-            failed.append(si)
+        left_out = sum(groups[gi].green for gi in members if gi not in green_of) + sum(
+            groups[gi].people for gi in members if groups[gi].people and gi not in slot_of
+        )
+        if left_out:
+            failed[si] = left_out
             continue
         site = sites[si]
         plan.loads[site.id] = loads
@@ -302,6 +298,41 @@ def _try_level(
                 )
             )
     return failed or plan
+
+
+def _assign_nearest(
+    groups: Sequence[Group],
+    order: Sequence[int],
+    reach: dict[str, list[tuple[float, int]]],
+    caps: Sequence[int],
+    n_slots: int,
+    reserve: dict[int, int],
+) -> list[int] | None:
+    """Return each group's site index: the nearest in reach with room, most constrained
+    groups first; None when a group finds no room. Least walking when room is ample.
+
+    Room counts the green channel's whole slots: a site with G green people gives
+    ceil(G / cap) slots to them alone, and its walk-ins share what is left.
+    """
+    green = [0] * len(caps)
+    walk_ins = [0] * len(caps)
+    chosen: list[int] = [-1] * len(groups)
+    for gi in order:
+        g = groups[gi]
+        for _, si in reach[g.key]:
+            cap = caps[si]
+            if g.people > cap or g.green > cap:
+                continue
+            # With no room in a slot only groups of nobody get here, and they need none.
+            green_slots = -(-(green[si] + g.green) // cap) if cap else 0
+            if walk_ins[si] + g.people + reserve.get(si, 0) <= (n_slots - green_slots) * cap:
+                green[si] += g.green
+                walk_ins[si] += g.people
+                chosen[gi] = si
+                break
+        else:
+            return None
+    return chosen
 
 
 def _pack(
@@ -341,8 +372,8 @@ def _pack(
                 loads[i] += people
                 placed[gi] = i
                 break
-        else:
-            break
+        # A group that fits nowhere is left out; smaller ones may still fill the gaps, so
+        # what is left out is what the site really lacks room for.
     return placed
 
 
@@ -563,18 +594,17 @@ def plan_schedule(
         key=lambda i: (len(reach[groups[i].key]), -(groups[i].people + groups[i].green)),
     )
     bound = lower_bound(groups, reach, sites, rules, n)
-    held: dict[int, int] = {}
+    # Kept across levels: what packing could not place at a site stays held back there.
+    reserve: dict[int, int] = {}
 
     def fit(level: float) -> Plan | None:
-        # Hold back one more slot at a site whose packing failed and try again.
+        # Hold back, at a site whose packing failed, the people it left out; try again.
         for _ in range(n + 1):
-            outcome = _try_level(level, groups, order, reach, sites, rules, n, held)
+            outcome = _try_level(level, groups, order, reach, sites, rules, n, reserve)
             if outcome is None or isinstance(outcome, Plan):
                 return outcome
-            for si in outcome:
-                if held.get(si, 1) >= n:
-                    return None
-                held[si] = held.get(si, 1) + 1
+            for si, left_out in outcome.items():
+                reserve[si] = reserve.get(si, 0) + left_out
         return None
 
     best = fit(rules.queue_cap)
@@ -592,7 +622,7 @@ def plan_schedule(
         else:
             best, hi = trial, mid
     # The level found, packed again to spread each site's people over its slots.
-    balanced = _try_level(hi, groups, order, reach, sites, rules, n, held, balance=True)
+    balanced = _try_level(hi, groups, order, reach, sites, rules, n, reserve, balance=True)
     if isinstance(balanced, Plan):
         best = balanced
     by_id = {s.id: s for s in sites}

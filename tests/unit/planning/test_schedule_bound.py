@@ -151,3 +151,16 @@ def test_walking_limits_make_the_flow_bound_tight_where_the_spread_one_was_not()
     assert lower_bound(groups, reach, sites, RULES, n_slots) == flow
     plan = plan_schedule(groups, sites, make_slots(n_slots), RULES)
     assert plan.feasible and plan.lower_bound == flow <= plan.peak_queue
+
+
+def test_a_site_whose_slots_can_be_filled_exactly_is_planned_at_the_bound() -> None:
+    # One green slot of 30 and three walk-in slots of 30 is the best plan, and the flow
+    # bound (which lets green people share slots) cannot tell it from a perfect spread.
+    site = SiteSpec(1, "S1", "东门", LAT, 106.6, 1, 90.0)
+    groups = [Group(f"G{k}", k, f"{k}栋", LAT, 106.6, 30, 10) for k in range(3)]
+    plan = plan_schedule(groups, [site], make_slots(4), RULES)
+    assert plan.feasible
+    assert plan.loads[1] == [30, 30, 30, 30] and plan.green_slots[1] == [0]
+    assert plan.peak_queue == pytest.approx(queue(30, site))
+    assert plan.lower_bound == pytest.approx(plan.peak_queue, rel=1e-6)
+    assert plan.gap < 1e-6

@@ -199,3 +199,13 @@ def test_home_routes_take_every_task_once_within_the_team_size() -> None:
     assert [len(r.tasks) for r in routes] == [30, 30, 30, 5]
     assert sorted(t.resident_id for r in routes for t in r.tasks) == list(range(95))
     assert all(r.minutes >= len(r.tasks) * 12 for r in routes)
+
+
+def test_a_tight_round_is_planned_when_room_counts_the_green_slots_exactly() -> None:
+    # Six slots at two three-station sites: holding a whole slot back at each site for the
+    # green channel and for packing, as the planner once did, found no plan for this round.
+    groups = district(2, 48, spread=0.005)
+    sites = sites_for(groups, 2, stations=3)
+    slot_list = slots()[:6]
+    plan = plan_schedule(groups, sites, slot_list, RULES)
+    check_every_constraint(plan, groups, sites, slot_list)
