@@ -612,6 +612,14 @@ def plan_schedule(
         plan.problems.extend(_explain_capacity(groups, reach, sites, slots, rules))
         return plan
     lo, hi = bound, rules.queue_cap
+    # A bound some plan attains ends the search at once (on the demo district the largest
+    # group alone in a slot sets both). Tried a hair above it: slot_capacity's numerical
+    # inverse may fall a person short exactly at the bound.
+    near = bound * (1 + 1e-6)
+    if near < hi:
+        trial = fit(near)
+        if trial is not None:
+            best, hi = trial, near
     for _ in range(iterations):
         if hi - lo <= max(1e-3, 0.01 * hi):
             break
