@@ -270,6 +270,9 @@ def _try_level(
             opened = max(opened, slot_i + 1)
             loads[slot_i] += g.green
             green_of[gi] = slot_i
+        if opened > 1:
+            # First fit leaves all green slots but the last at the level, the site's peak.
+            _spread_green(groups, green_of, loads, opened)
         used_green = set(green_of.values())
         regular = [i for i in range(n_slots) if i not in used_green]
         walkers = sorted(
@@ -298,6 +301,32 @@ def _try_level(
                 )
             )
     return failed or plan
+
+
+def _spread_green(
+    groups: Sequence[Group], green_of: dict[int, int], loads: list[int], slots: int
+) -> None:
+    """Even out the green slots 0..slots-1: move a group from the fullest to the emptiest
+    while that lowers the fullest. Every move lowers the sum of squared loads, so it ends,
+    and no slot ever gets fuller than the fullest was, so first fit's room still holds.
+    """
+    members: list[list[int]] = [[] for _ in range(slots)]
+    for gi, i in green_of.items():
+        members[i].append(gi)
+    while True:
+        full = max(range(slots), key=loads.__getitem__)
+        empty = min(range(slots), key=loads.__getitem__)
+        gap = loads[full] - loads[empty]
+        movable = [gi for gi in members[full] if groups[gi].green < gap]
+        if not movable:
+            return
+        # The move that leaves the two slots closest to even.
+        gi = min(movable, key=lambda i: abs(gap - 2 * groups[i].green))
+        members[full].remove(gi)
+        members[empty].append(gi)
+        loads[full] -= groups[gi].green
+        loads[empty] += groups[gi].green
+        green_of[gi] = empty
 
 
 def _assign_nearest(
