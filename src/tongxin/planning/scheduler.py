@@ -253,6 +253,7 @@ def _try_level(
         by_site[si].append(gi)
     plan = Plan(feasible=True, slots=[])
     failed: dict[int, int] = {}
+    packed: list[tuple[int, list[int], dict[int, int], dict[int, int]]] = []
     for si, members in by_site.items():
         cap = caps[si]
         # Green channel: the first slots of the day, for green people only, largest group
@@ -288,19 +289,23 @@ def _try_level(
         site = sites[si]
         plan.loads[site.id] = loads
         plan.green_slots[site.id] = sorted(used_green)
+        packed.append((si, members, slot_of, green_of))
+    if failed:
+        # Most tries fail somewhere: the assignments are written only for a whole plan.
+        return failed
+    for si, members, slot_of, green_of in packed:
         for gi in members:
             g = groups[gi]
-            walk = {i: m for m, i in reach[g.key]}
             plan.assignments.append(
                 Assignment(
                     group=g.key,
-                    site=site.id,
+                    site=sites[si].id,
                     slot=slot_of.get(gi, -1),
                     green_slot=green_of.get(gi),
-                    walk_minutes=round(walk[si], 2),
+                    walk_minutes=round(next(m for m, i in reach[g.key] if i == si), 2),
                 )
             )
-    return failed or plan
+    return plan
 
 
 def _spread_green(
