@@ -7,14 +7,17 @@ Pure: the service reads the registry and the round, this module decides. The heu
    people, where ρ(L, c) is the highest utilisation whose expected queue stays under L
    (`rules.max_load_for_queue`).
 2. Groups are placed most-constrained first (fewest sites within walking distance, then
-   largest) on the nearest site that still has room, so walking stays low.
+   largest) on the nearest site that still has room, so walking stays low. A site's room
+   counts its green channel's whole slots and a reserve of the people its packing left
+   out at an earlier try (whole groups never fill slots exactly).
 3. Inside a site the green-channel people take the first slots of the day, exclusively,
    and the other groups go largest first into the emptiest remaining slot.
 4. The smallest L at which every group fits is the plan; its objective is the peak
    expected queue it actually gives, then the person-minutes walked.
 
-The lower bound relaxes the same problem (people divisible, walking limits kept only for
-groups that can reach a single site), so gap = (objective - bound) / objective is honest.
+The lower bound relaxes the same problem (people divisible over the sites in their walking
+reach and over slots, green channel anywhere: a max-flow at each level), so
+gap = (objective - bound) / objective is honest.
 """
 
 from __future__ import annotations
@@ -230,77 +233,140 @@ def _try_level(
     sites: Sequence[SiteSpec],
     rules: ScheduleRules,
     n_slots: int,
-    held: dict[int, int],
+    reserve: dict[int, int],
     balance: bool = False,
-) -> Plan | list[int] | None:
-    """Return a plan keeping every slot's expected queue <= level; else the indexes of the
-    sites whose slots would not take their groups, or None when some group fits nowhere.
+) -> Plan | dict[int, int] | None:
+    """Return a plan keeping every slot's expected queue <= level; else, per site whose
+    slots would not take its groups, the people left out; None when a group fits nowhere.
 
-    Whole groups never fill slots exactly: `held[site]` slots (one at first) are held back
-    from each site's total for what first-fit leaves unused and for the green channel's
-    last slot, which is shared with no one. The caller holds back more where packing fails.
+    A site's green people take whole slots of their own (the last one's spare room is
+    lost), which the assignment counts as it goes. Whole groups never fill the other
+    slots exactly either: `reserve[site]` people are kept back for that, none at first;
+    the caller adds what packing left out and tries again.
     """
     caps = [slot_capacity(s, rules, level) for s in sites]
-    room = [c * max(0, n_slots - held.get(i, 1)) for i, c in enumerate(caps)]
-    chosen: list[int] = [-1] * len(groups)
-    for gi in order:
-        g = groups[gi]
-        need = g.people + g.green
-        for _, si in reach[g.key]:
-            if room[si] >= need and g.people <= caps[si] and g.green <= caps[si]:
-                room[si] -= need
-                chosen[gi] = si
-                break
-        else:
-            return None
+    chosen = _assign_nearest(groups, order, reach, caps, n_slots, reserve)
+    if chosen is None:
+        return None
     by_site: dict[int, list[int]] = defaultdict(list)
     for gi, si in enumerate(chosen):
         by_site[si].append(gi)
     plan = Plan(feasible=True, slots=[])
-    failed: list[int] = []
+    failed: dict[int, int] = {}
+    packed: list[tuple[int, list[int], dict[int, int], dict[int, int]]] = []
     for si, members in by_site.items():
         cap = caps[si]
-        # Green channel: the first slots of the day, filled in order, for green people only.
+        # Green channel: the first slots of the day, for green people only, largest group
+        # first into the first of them with room (a new one when none has).
         green_of: dict[int, int] = {}
         loads = [0] * n_slots
-        slot_i = 0
+        opened = 0
         for gi in sorted(members, key=lambda i: -groups[i].green):
             g = groups[gi]
             if not g.green:
                 continue
-            while slot_i < n_slots and loads[slot_i] + g.green > cap:
-                slot_i += 1
+            slot_i = next((i for i in range(opened) if loads[i] + g.green <= cap), opened)
             if slot_i >= n_slots:
-                break
+                continue
+            opened = max(opened, slot_i + 1)
             loads[slot_i] += g.green
             green_of[gi] = slot_i
+        if opened > 1:
+            # First fit leaves all green slots but the last at the level, the site's peak.
+            _spread_green(groups, green_of, loads, opened)
         used_green = set(green_of.values())
         regular = [i for i in range(n_slots) if i not in used_green]
         walkers = sorted(
             (gi for gi in members if groups[gi].people), key=lambda i: -groups[i].people
         )
         slot_of = _pack(walkers, groups, regular, loads, cap, balance)
-        if len(green_of) < sum(1 for gi in members if groups[gi].green) or len(slot_of) < sum(
-            1 for gi in members if groups[gi].people
-        ):
-            failed.append(si)
+        left_out = sum(groups[gi].green for gi in members if gi not in green_of) + sum(
+            groups[gi].people for gi in members if groups[gi].people and gi not in slot_of
+        )
+        if left_out:
+            failed[si] = left_out
             continue
         site = sites[si]
         plan.loads[site.id] = loads
         plan.green_slots[site.id] = sorted(used_green)
+        packed.append((si, members, slot_of, green_of))
+    if failed:
+        # Most tries fail somewhere: the assignments are written only for a whole plan.
+        return failed
+    for si, members, slot_of, green_of in packed:
         for gi in members:
             g = groups[gi]
-            walk = {i: m for m, i in reach[g.key]}
             plan.assignments.append(
                 Assignment(
                     group=g.key,
-                    site=site.id,
+                    site=sites[si].id,
                     slot=slot_of.get(gi, -1),
                     green_slot=green_of.get(gi),
-                    walk_minutes=round(walk[si], 2),
+                    walk_minutes=round(next(m for m, i in reach[g.key] if i == si), 2),
                 )
             )
-    return failed or plan
+    return plan
+
+
+def _spread_green(
+    groups: Sequence[Group], green_of: dict[int, int], loads: list[int], slots: int
+) -> None:
+    """Even out the green slots 0..slots-1: move a group from the fullest to the emptiest
+    while that lowers the fullest. Every move lowers the sum of squared loads, so it ends,
+    and no slot ever gets fuller than the fullest was, so first fit's room still holds.
+    """
+    members: list[list[int]] = [[] for _ in range(slots)]
+    for gi, i in green_of.items():
+        members[i].append(gi)
+    while True:
+        full = max(range(slots), key=loads.__getitem__)
+        empty = min(range(slots), key=loads.__getitem__)
+        gap = loads[full] - loads[empty]
+        movable = [gi for gi in members[full] if groups[gi].green < gap]
+        if not movable:
+            return
+        # The move that leaves the two slots closest to even.
+        gi = min(movable, key=lambda i: abs(gap - 2 * groups[i].green))
+        members[full].remove(gi)
+        members[empty].append(gi)
+        loads[full] -= groups[gi].green
+        loads[empty] += groups[gi].green
+        green_of[gi] = empty
+
+
+def _assign_nearest(
+    groups: Sequence[Group],
+    order: Sequence[int],
+    reach: dict[str, list[tuple[float, int]]],
+    caps: Sequence[int],
+    n_slots: int,
+    reserve: dict[int, int],
+) -> list[int] | None:
+    """Return each group's site index: the nearest in reach with room, most constrained
+    groups first; None when a group finds no room. Least walking when room is ample.
+
+    Room counts the green channel's whole slots: a site with G green people gives
+    ceil(G / cap) slots to them alone, and its walk-ins share what is left.
+    """
+    green = [0] * len(caps)
+    walk_ins = [0] * len(caps)
+    chosen: list[int] = [-1] * len(groups)
+    for gi in order:
+        g = groups[gi]
+        for _, si in reach[g.key]:
+            cap = caps[si]
+            if g.people > cap or g.green > cap:
+                continue
+            # With no room in a slot only groups of nobody get here, and they need none.
+            green_slots = -(-(green[si] + g.green) // cap) if cap else 0
+            if walk_ins[si] + g.people + reserve.get(si, 0) <= (n_slots - green_slots) * cap:
+                green[si] += g.green
+                walk_ins[si] += g.people
+                chosen[gi] = si
+                break
+        else:
+            return None
+    return chosen
 
 
 def _pack(
@@ -340,8 +406,8 @@ def _pack(
                 loads[i] += people
                 placed[gi] = i
                 break
-        else:
-            break
+        # A group that fits nowhere is left out; smaller ones may still fill the gaps, so
+        # what is left out is what the site really lacks room for.
     return placed
 
 
@@ -354,9 +420,27 @@ def lower_bound(
 ) -> float:
     """Return a lower bound on the peak expected queue of any plan.
 
-    Three relaxations, each valid alone: (1) all people spread evenly over every site and
-    slot, (2) a site's load from groups that can reach no other site spread evenly over
-    its slots, (3) each group's people in one slot of its best site.
+    The better of `simple_bound` and `flow_bound`: the flow bound sees walking limits, the
+    simple ones keep a group in one slot, which the flow lets split.
+    """
+    return max(
+        simple_bound(groups, reach, sites, rules, n_slots),
+        flow_bound(groups, reach, sites, rules, n_slots),
+    )
+
+
+def simple_bound(
+    groups: Sequence[Group],
+    reach: dict[str, list[tuple[float, int]]],
+    sites: Sequence[SiteSpec],
+    rules: ScheduleRules,
+    n_slots: int,
+) -> float:
+    """Return the best of three quick relaxations of the peak expected queue.
+
+    Each valid alone: (1) all people spread evenly over every site and slot, (2) a site's
+    load from groups that can reach no other site spread evenly over its slots, (3) each
+    group's people in one slot of its best site.
     """
     if not sites or not n_slots:
         return 0.0
@@ -405,6 +489,100 @@ def lower_bound(
     return max(lb1, lb2, lb3)
 
 
+def most_people_in_slot(site: SiteSpec, rules: ScheduleRules, level: float) -> int:
+    """Return the largest whole number of people whose slot at the site queues <= level.
+
+    `slot_capacity` goes through a numerical inverse of the queue formula and may land one
+    person low (its load is shaded by 1e-12 below the root), which would make a bound
+    built on it exceed a plan sitting exactly at a breakpoint. This steps from it to the
+    exact count by the same `slot_queue` the plans' peaks are measured with.
+    """
+    people = slot_capacity(site, rules, level)
+    while people > 0 and slot_queue(site, rules, people) > level:
+        people -= 1
+    # slot_queue is infinite from the slot's full throughput on, so this stops there.
+    while slot_queue(site, rules, people + 1) <= level:
+        people += 1
+    return people
+
+
+def flow_bound(
+    groups: Sequence[Group],
+    reach: dict[str, list[tuple[float, int]]],
+    sites: Sequence[SiteSpec],
+    rules: ScheduleRules,
+    n_slots: int,
+    *,
+    iterations: int = 60,
+) -> float:
+    """Return the transportation (max-flow) relaxation's bound on the peak expected queue.
+
+    Relaxed: a group's people may split over the sites in its walking reach and over their
+    slots, and the green channel may use any slot. Kept: walking limits, the slots, and the
+    queue level per slot. At a level L a site takes at most n_slots x
+    `most_people_in_slot(L)`; L is feasible when the max flow source -> group (its people)
+    -> site in reach (unbounded) -> sink (the site's people at L) carries everyone.
+
+    Why the answer is a lower bound: any plan with peak P has every slot's people p with
+    slot_queue(p) <= P, so p <= most_people_in_slot(P) and the plan is a flow at level P;
+    the flow is therefore feasible at every level >= the plan's peak. The level returned is
+    one the flow was seen to be infeasible at (or 0), so every plan's peak lies above it.
+    Capacity only grows with L, so the bisection closes on the true breakpoint from below.
+    Groups with the same reach are one node: that changes no flow, and at 1 M residents it
+    shrinks the graph.
+    """
+    from ortools.graph.python import max_flow  # heavy import, only where a bound is made
+
+    demand: dict[tuple[int, ...], int] = defaultdict(int)
+    for g in groups:
+        options = reach[g.key]
+        # A group with no site in reach has no plan at all; the caller reports it.
+        if options and g.people + g.green:
+            demand[tuple(sorted(i for _, i in options))] += g.people + g.green
+    total = sum(demand.values())
+    if not sites or not n_slots or not total:
+        return 0.0
+    source, sink = 0, 1
+    solver = max_flow.SimpleMaxFlow()
+    for cls, (members, people) in enumerate(demand.items()):
+        node = 2 + len(sites) + cls
+        solver.add_arc_with_capacity(source, node, people)
+        for si in members:
+            solver.add_arc_with_capacity(node, 2 + si, people)
+    site_arcs = [solver.add_arc_with_capacity(2 + si, sink, 0) for si in range(len(sites))]
+
+    def feasible(level: float) -> bool:
+        # Sites alike in stations and throughput take alike: one queue inversion for each.
+        per_slot: dict[tuple[int, float], int] = {}
+        for site, arc in zip(sites, site_arcs, strict=True):
+            kind = (site.stations, site.per_station_hour)
+            if kind not in per_slot:
+                per_slot[kind] = most_people_in_slot(site, rules, level)
+            solver.set_arc_capacity(arc, n_slots * per_slot[kind])
+        if solver.solve(source, sink) != solver.OPTIMAL:
+            raise RuntimeError("max flow failed on the schedule bound")  # pragma: no cover
+        return bool(solver.optimal_flow() >= total)
+
+    lo, hi = 0.0, max(rules.queue_cap, 1.0)
+    if feasible(lo):
+        return 0.0
+    while not feasible(hi):
+        lo = hi
+        if hi >= 1e9:
+            # No level up to here carries everyone: the sites cannot take these people.
+            return lo
+        hi *= 2
+    for _ in range(iterations):
+        if hi - lo <= 1e-9 * hi:
+            break
+        mid = (lo + hi) / 2
+        if feasible(mid):
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
 def plan_schedule(
     groups: Sequence[Group],
     sites: Sequence[SiteSpec],
@@ -450,18 +628,17 @@ def plan_schedule(
         key=lambda i: (len(reach[groups[i].key]), -(groups[i].people + groups[i].green)),
     )
     bound = lower_bound(groups, reach, sites, rules, n)
-    held: dict[int, int] = {}
+    # Kept across levels: what packing could not place at a site stays held back there.
+    reserve: dict[int, int] = {}
 
     def fit(level: float) -> Plan | None:
-        # Hold back one more slot at a site whose packing failed and try again.
+        # Hold back, at a site whose packing failed, the people it left out; try again.
         for _ in range(n + 1):
-            outcome = _try_level(level, groups, order, reach, sites, rules, n, held)
+            outcome = _try_level(level, groups, order, reach, sites, rules, n, reserve)
             if outcome is None or isinstance(outcome, Plan):
                 return outcome
-            for si in outcome:
-                if held.get(si, 1) >= n:
-                    return None
-                held[si] = held.get(si, 1) + 1
+            for si, left_out in outcome.items():
+                reserve[si] = reserve.get(si, 0) + left_out
         return None
 
     best = fit(rules.queue_cap)
@@ -469,6 +646,14 @@ def plan_schedule(
         plan.problems.extend(_explain_capacity(groups, reach, sites, slots, rules))
         return plan
     lo, hi = bound, rules.queue_cap
+    # A bound some plan attains ends the search at once (on the demo district the largest
+    # group alone in a slot sets both). Tried a hair above it: slot_capacity's numerical
+    # inverse may fall a person short exactly at the bound.
+    near = bound * (1 + 1e-6)
+    if near < hi:
+        trial = fit(near)
+        if trial is not None:
+            best, hi = trial, near
     for _ in range(iterations):
         if hi - lo <= max(1e-3, 0.01 * hi):
             break
@@ -479,7 +664,7 @@ def plan_schedule(
         else:
             best, hi = trial, mid
     # The level found, packed again to spread each site's people over its slots.
-    balanced = _try_level(hi, groups, order, reach, sites, rules, n, held, balance=True)
+    balanced = _try_level(hi, groups, order, reach, sites, rules, n, reserve, balance=True)
     if isinstance(balanced, Plan):
         best = balanced
     by_id = {s.id: s for s in sites}

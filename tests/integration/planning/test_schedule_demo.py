@@ -65,6 +65,8 @@ def test_the_demo_plan_is_made_with_its_objective_bound_and_gap(schedule: dict) 
     assert schedule["counts"]["residents"] > 45_000
     assert 0 <= schedule["lower_bound"] <= schedule["objective"]["peak_queue"] <= 15
     assert 0 <= schedule["gap"] <= 1
+    # docs/planning.md promises a gap of about 1 % here; a weaker heuristic or bound shows.
+    assert schedule["gap"] <= 0.01
 
 
 def test_every_resident_has_exactly_one_instruction(engine: Engine, schedule: dict) -> None:
