@@ -405,3 +405,74 @@ def test_the_officer_sees_an_areas_count_in_need_and_serves_only_the_most_in_nee
         )
     assert len(bedridden) == 2
     assert served == bedridden | {first_alone}
+
+
+def test_a_hotline_delivery_request_is_counted_served_from_the_page_and_accepted(
+    app, officer_world, db, settings
+):
+    from tests.factories.hotline import T0, build_hotline, call
+    from tests.factories.registry import add_residents
+    from tests.factories.supplies import AT
+    from tongxin.hotline import service as hotline
+    from tongxin.hotline.models import LinkedWork
+    from tongxin.hotline.rules import LinkedWorkKind, LinkedWorkStatus
+    from tongxin.registry.models import Resident
+    from tongxin.supplies.hotline_requests import order_ref
+
+    with session_scope(make_sessionmaker(db)) as s:
+        add_residents(s, officer_world.household, 2)
+        operator = s.scalar(select(User).where(User.username == "supplies"))
+        assert operator is not None
+        build_hotline(s, officer_world.street, [operator])
+        resident = s.scalars(
+            select(Resident).where(Resident.household_id == officer_world.household.id)
+        ).first()
+        taken = call(s, operator, resident_code=resident.resident_code, phone=resident.phone)
+        work = hotline.spawn_work(
+            s, case=taken.case, kind=LinkedWorkKind.DELIVERY, details="蔬菜包", by="op", now=T0
+        )
+        work_id = work.id
+        service.receive_donation(
+            s,
+            donor=service.add_donor(s, name="个人", kind="individual"),
+            warehouse=service.warehouse_by_code(s, "CK1"),
+            lines=[
+                service.IntakeLine("VEG", "70", "kg", date(2099, 1, 1)),
+                service.IntakeLine("RICE", "14", "kg", date(2099, 1, 1)),
+            ],
+            at=AT,
+            by="t",
+            settings=settings,
+        )
+        service.assemble(
+            s,
+            package=service.item_by_code(s, "PKG"),
+            packages=13,
+            warehouse=service.warehouse_by_code(s, "CK1"),
+            at=AT,
+            by="t",
+        )
+    with TestClient(app):
+        officer = _client(app, "supplies")
+        preview = officer.get("/supplies/allocations", params={"area": officer_world.street.code})
+        assert 'data-testid="need-hotline">1<' in preview.text
+        made = post_form(
+            officer,
+            "/supplies/allocations",
+            {
+                "area": officer_world.street.code,
+                "item": "PKG",
+                "warehouse": "CK1",
+                "delivery_date": DAY.isoformat(),
+                "hotline": "on",
+            },
+            page="/supplies/allocations",
+            follow_redirects=False,
+        )
+        assert made.status_code == 303, made.text[:400]
+    with session_scope(make_sessionmaker(db)) as s:
+        orders = list(s.scalars(select(DeliveryOrder)))
+        assert len(orders) == 13  # the 12 in need and the caller's household
+        work = s.get_one(LinkedWork, work_id)
+        assert work.status == LinkedWorkStatus.ACCEPTED.value
+        assert work.external_ref in {order_ref(o.id) for o in orders}

@@ -338,6 +338,66 @@ def allocate_to_households(
     )
 
 
+@dataclass(frozen=True)
+class AreaAllocation:
+    """An allocation to an area's households in need and what the hotline added to it."""
+
+    allocation: Allocation
+    households: int
+    hotline_requests: int
+    hotline_requests_without_household: int
+
+
+def allocate_to_area(
+    session: Session,
+    *,
+    area: Area,
+    item: Item,
+    warehouse: Warehouse,
+    delivery_date: date,
+    at: datetime,
+    by: str,
+    elderly_age: int,
+    total: int | None = None,
+    limit: int | None = None,
+    with_hotline: bool = True,
+    window: Window | None = None,
+    urgency: str = "normal",
+) -> AreaAllocation:
+    """Allocate to an area's households in need (one unit each unless `total` is given).
+
+    `limit` keeps the registry's most-in-need households (bedridden first, then the oldest);
+    with `with_hotline` the households of registered callers whose hotline case asked for a
+    delivery are served on top, and their requests are accepted with the new orders.
+    """
+    needy = needy_households(session, area=area, today=delivery_date, elderly_age=elderly_age)
+    if limit is not None:
+        needy = most_in_need(needy, limit)
+    requests = (
+        hotline_requests.delivery_requests(session, area=area)
+        if with_hotline
+        else hotline_requests.DeliveryRequests(matched=[], without_household=0)
+    )
+    households = sorted({n.household_id for n in needy} | set(requests.household_ids))
+    made = allocate_to_households(
+        session,
+        household_ids=households,
+        item=item,
+        warehouse=warehouse,
+        total=total if total is not None else len(households),
+        delivery_date=delivery_date,
+        at=at,
+        by=by,
+        name=f"{area.name} {delivery_date.isoformat()}",
+        window=window,
+        urgency=urgency,
+    )
+    accepted = hotline_requests.accept_requests(
+        session, requests=requests.matched, allocation=made, by=by, now=at
+    )
+    return AreaAllocation(made, len(households), accepted, requests.without_household)
+
+
 def orders_on(
     session: Session, day: date, *, statuses: Sequence[str] = ("open", "planned", "delivered")
 ) -> list[DeliveryOrder]:

@@ -344,7 +344,7 @@ def allocate(
 
     from tongxin.registry.models import Area
     from tongxin.settings import get_settings
-    from tongxin.supplies import allocation, hotline_requests, service
+    from tongxin.supplies import allocation, service
 
     delivery = parse_day(day)
     window = allocation.Window(
@@ -354,47 +354,34 @@ def allocate(
         found = s.scalar(select(Area).where(Area.code == area))
         if found is None:
             fail(f"区域不存在:{area}", f"no area {area!r}")
-        needy = allocation.needy_households(
-            s, area=found, today=delivery, elderly_age=get_settings().elderly_age
-        )
-        # The limit ranks the registry's groups; hotline cases that asked are served on top.
-        if limit is not None:
-            needy = allocation.most_in_need(needy, limit)
-        requests = (
-            hotline_requests.delivery_requests(s, area=found)
-            if with_hotline
-            else hotline_requests.DeliveryRequests(matched=[], without_household=0)
-        )
-        households = sorted({n.household_id for n in needy} | set(requests.household_ids))
-        now = datetime.now(UTC)
-        a = allocation.allocate_to_households(
+        made = allocation.allocate_to_area(
             s,
-            household_ids=households,
+            area=found,
             item=service.item_by_code(s, package, where="--package"),
             warehouse=service.warehouse_by_code(s, warehouse),
-            total=total if total is not None else len(households),
             delivery_date=delivery,
-            at=now,
+            at=datetime.now(UTC),
             by=BY,
-            name=f"{found.name} {delivery}",
+            elderly_age=get_settings().elderly_age,
+            total=total,
+            limit=limit,
+            with_hotline=with_hotline,
             window=window,
             urgency=urgency,
         )
-        accepted = hotline_requests.accept_requests(
-            s, requests=requests.matched, allocation=a, by=BY, now=now
-        )
         emit(
             {
-                "allocation": a.id,
-                "households": len(households),
-                "hotline_requests": accepted,
-                "hotline_requests_without_household": requests.without_household,
+                "allocation": made.allocation.id,
+                "households": made.households,
+                "hotline_requests": made.hotline_requests,
+                "hotline_requests_without_household": made.hotline_requests_without_household,
             },
             as_json=as_json,
             text=(
-                f"allocation {a.id}: {len(households)} households"
-                f" ({accepted} hotline requests; {requests.without_household} without a"
-                " registered household stay on the hotline board)"
+                f"allocation {made.allocation.id}: {made.households} households"
+                f" ({made.hotline_requests} hotline requests;"
+                f" {made.hotline_requests_without_household} without a registered household"
+                " stay on the hotline board)"
             ),
         )
 

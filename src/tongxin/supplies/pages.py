@@ -20,7 +20,15 @@ from tongxin.accounts.models import User
 from tongxin.accounts.rules import Permission
 from tongxin.audit.context import web_actor
 from tongxin.registry.models import Area
-from tongxin.supplies import allocation, exports, receipts, reports, rules, service
+from tongxin.supplies import (
+    allocation,
+    exports,
+    hotline_requests,
+    receipts,
+    reports,
+    rules,
+    service,
+)
 from tongxin.supplies.allocation import CHINA
 from tongxin.supplies.models import (
     Allocation,
@@ -258,6 +266,9 @@ def _allocations(
         need = {"total": len(found)}
         for n in found:
             need[n.reason] = need.get(n.reason, 0) + 1
+        asked = hotline_requests.delivery_requests(session, area=preview)
+        need["hotline"] = len(asked.household_ids)
+        need["hotline_without_household"] = asked.without_household
     areas = [
         a
         for a in session.scalars(
@@ -328,10 +339,12 @@ def allocate_to_area(
     window_from: str = Form("09:00"),
     window_to: str = Form("18:00"),
     urgency: str = Form("normal"),
+    hotline: str = Form(""),
     session: Session = RequestSession,
     user: User = Depends(page_user),
 ) -> Response:
-    """Allocate to the households in need of an area inside the user's jurisdiction."""
+    """Allocate to the households in need of an area inside the user's jurisdiction, and
+    (ticked by default) to the households whose hotline case asked for a delivery."""
     found = session.scalar(select(Area).where(Area.code == area))
     if found is None or not scope_of(session, user).contains(found):
         raise HTTPException(status_code=404)
@@ -342,28 +355,25 @@ def allocate_to_area(
             _parse(time.fromisoformat, window_from, "window_from"),
             _parse(time.fromisoformat, window_to, "window_to"),
         )
-        needy = allocation.needy_households(
-            session, area=found, today=day, elderly_age=settings.elderly_age
-        )
         if total.strip() and not total.strip().isdigit():
             raise SuppliesError("bad_quantity", f"not a whole number: {total!r}", where="total")
-        if limit.strip():
-            if not limit.strip().isdigit():
-                raise SuppliesError("bad_quantity", f"not a whole number: {limit!r}", where="limit")
-            needy = allocation.most_in_need(needy, int(limit))
-        made = allocation.allocate_to_households(
+        if limit.strip() and not limit.strip().isdigit():
+            raise SuppliesError("bad_quantity", f"not a whole number: {limit!r}", where="limit")
+        made = allocation.allocate_to_area(
             session,
-            household_ids=[n.household_id for n in needy],
+            area=found,
             item=service.item_by_code(session, item),
             warehouse=service.warehouse_by_code(session, warehouse),
-            total=int(total) if total.strip() else len(needy),
             delivery_date=day,
             at=datetime.now(UTC),
             by=user.username,
-            name=f"{found.name} {day.isoformat()}",
+            elderly_age=settings.elderly_age,
+            total=int(total) if total.strip() else None,
+            limit=int(limit) if limit.strip() else None,
+            with_hotline=hotline == "on",
             window=window,
             urgency=urgency,
-        )
+        ).allocation
     except SuppliesError as exc:
         session.rollback()
         return _allocations(request, session, user, problem=exc.as_dict(), status_code=422)
