@@ -445,14 +445,18 @@ def _order_area(session: Session, order: DeliveryOrder) -> int | None:
     return session.scalar(select(Recipient.area_id).where(Recipient.id == order.recipient_id))
 
 
-def reset_pin_attempts(
-    session: Session, *, order: DeliveryOrder, actor: Actor, at: datetime
-) -> None:
-    """Let a locked order's PIN be tried again (the dispatcher's reset), recorded in the audit."""
+def _refuse_if_delivered(order: DeliveryOrder) -> None:
     if order.status == "delivered":
         raise SuppliesError(
             "already_delivered", f"order {order.id} is already delivered", where="order"
         )
+
+
+def reset_pin_attempts(
+    session: Session, *, order: DeliveryOrder, actor: Actor, at: datetime
+) -> None:
+    """Let a locked order's PIN be tried again (the dispatcher's reset), recorded in the audit."""
+    _refuse_if_delivered(order)
     audit.record(
         session,
         actor=actor,
@@ -482,10 +486,7 @@ def confirm_delivery(
     resets it, and a signature still confirms. A confirmation is audited with its proof.
     Returns the thousandths issued.
     """
-    if order.status == "delivered":
-        raise SuppliesError(
-            "already_delivered", f"order {order.id} is already delivered", where="order"
-        )
+    _refuse_if_delivered(order)
     if pin:
         wrong = wrong_pins(session, [order.id])[order.id]
         if rules.pin_attempts_left(wrong) == 0:
