@@ -27,10 +27,11 @@ def run(runner, *args):
 
 
 def test_a_round_scripted_through_the_cli_alone_reconciles_exactly(cli, tmp_path):
+    # The demo district comes with its own round R1 and lab LAB1; script a second round.
     run(cli, "demo", "build", "--residents", 500, "--json")
     run(
         cli,
-        "screening", "round", "create", "--code", "R1", "--name", "第一轮全员核酸",
+        "screening", "round", "create", "--code", "R2", "--name", "第二轮全员核酸",
         "--district", "520113", "--target", f"{COMMUNITY}:controlled",
         "--starts", "2022-09-23T08:00:00+08:00", "--json",
     )  # fmt: skip
@@ -40,41 +41,41 @@ def test_a_round_scripted_through_the_cli_alone_reconciles_exactly(cli, tmp_path
         "lab",
         "add",
         "--code",
-        "LAB1",
+        "LAB2",
         "--name",
         "金域",
         "--round",
-        "R1",
+        "R2",
         "--json",
     )
     site = run(
         cli,
-        "screening", "site", "add", "--round", "R1", "--code", "S1", "--name", "广场",
+        "screening", "site", "add", "--round", "R2", "--code", "S1", "--name", "广场",
         "--area", COMMUNITY, "--stations", 2, "--json",
     )  # fmt: skip
     pooled = run(
-        cli, "screening", "tubes", "issue", "--round", "R1", "--count", 30, "--capacity", 10,
+        cli, "screening", "tubes", "issue", "--round", "R2", "--count", 30, "--capacity", 10,
         "--json",
     )  # fmt: skip
     singles = run(
-        cli, "screening", "tubes", "issue", "--round", "R1", "--count", 60, "--capacity", 1,
+        cli, "screening", "tubes", "issue", "--round", "R2", "--count", 60, "--capacity", 1,
         "--json",
     )  # fmt: skip
-    token = run(cli, "tokens", "issue", "--round", "R1", "--site", "S1", "--device", "pad-1",
+    token = run(cli, "tokens", "issue", "--round", "R2", "--site", "S1", "--device", "pad-1",
                 "--json")  # fmt: skip
     assert token["token"]
 
     rng = Random(8)
     people = walk_ins(rng, 150)
     facts = RoundFacts(
-        round="R1",
+        round="R2",
         stations=[
             StationPlan(code, f"pad-{n}", 10, people[n::2])
             for n, code in enumerate(site["stations"])
         ],
         tubes={10: pooled["barcodes"]},
         retest_tubes=singles["barcodes"],
-        lab="LAB1",
+        lab="LAB2",
         box_tubes=4,
         positives=2,
     )
@@ -89,7 +90,7 @@ def test_a_round_scripted_through_the_cli_alone_reconciles_exactly(cli, tmp_path
     again = run(cli, "screening", "ingest", dump, "--json")
     assert again == {"accepted": 0, "duplicate": len(sim.events), "rejected": 0}
 
-    rec = run(cli, "screening", "reconcile", "--round", "R1", "--json")
+    rec = run(cli, "screening", "reconcile", "--round", "R2", "--json")
     assert rec["mismatches"] == []
     assert {k: rec[k] for k in rec if k not in ("mismatches", "time_flags")} == {
         "people_sampled": 150,
