@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
@@ -35,6 +35,9 @@ from tongxin.registry.models import Area
 from tongxin.registry.queries import Scope
 from tongxin.registry.rules import AreaLevel
 from tongxin.registry.service import add_area
+
+if TYPE_CHECKING:
+    import psycopg
 
 NOW = datetime(2022, 9, 30, 4, 0, tzinfo=UTC)
 HOURS = {Urgency.CRITICAL: 2.0, Urgency.URGENT: 12.0, Urgency.NORMAL: 72.0}
@@ -196,9 +199,9 @@ def _copy(engine: Engine, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     raw = engine.raw_connection()
     try:
-        # SQLAlchemy types raw_connection() as the bare DBAPI protocol; on PostgreSQL it is
-        # psycopg 3's connection, whose cursor is a context manager with copy().
-        with raw.cursor() as cursor:  # type: ignore[attr-defined]
+        # Only called on PostgreSQL, whose driver connection is psycopg 3's (cursor.copy()).
+        driver = cast("psycopg.Connection[Any]", raw.driver_connection)
+        with driver.cursor() as cursor:
             statement = f"COPY hotline_cases ({', '.join(columns)}) FROM STDIN"
             with cursor.copy(statement) as copy:
                 for row in rows:
