@@ -526,16 +526,24 @@ def _float_or_none(raw: str, where: str) -> float | None:
         raise SuppliesError("bad_value", f"{raw!r} is not a number", where=where) from None
 
 
-def _items_page(
+def _set_up_page(
     request: Request,
-    session: Session,
+    template: str,
+    listing: dict[str, Any],
     *,
     problem: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
     added: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    return render(
+    """A set-up page: its list, the add form (a refused form keeps its values and names the
+    field) and what was just added."""
+    context = {**listing, "problem": problem, "form": form or {}, "added": added}
+    return render(request, template, context, status_code=status_code)
+
+
+def _items_page(request: Request, session: Session, **shown: Any) -> Response:
+    return _set_up_page(
         request,
         "supplies/items.html",
         {
@@ -543,11 +551,8 @@ def _items_page(
                 session.scalars(select(Item).where(Item.is_package.is_(False)).order_by(Item.code))
             ),
             "units": [u.value for u in Unit],
-            "problem": problem,
-            "form": form or {},
-            "added": added,
         },
-        status_code=status_code,
+        **shown,
     )
 
 
@@ -584,25 +589,14 @@ async def add_item(request: Request, session: Session = RequestSession) -> Respo
     return RedirectResponse(f"/supplies/items?added={item.code}", status_code=303)
 
 
-def _warehouses_page(
-    request: Request,
-    session: Session,
-    *,
-    problem: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    added: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    return render(
+def _warehouses_page(request: Request, session: Session, **shown: Any) -> Response:
+    return _set_up_page(
         request,
         "supplies/warehouses.html",
         {
             "warehouses": list(session.scalars(select(Warehouse).order_by(Warehouse.code))),
-            "problem": problem,
-            "form": form or {},
-            "added": added,
         },
-        status_code=status_code,
+        **shown,
     )
 
 
@@ -709,26 +703,15 @@ async def allocate_to_institutions(
     return RedirectResponse(f"/supplies/allocations/{made.id}", status_code=303)
 
 
-def _institutions_page(
-    request: Request,
-    session: Session,
-    *,
-    problem: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    added: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    return render(
+def _institutions_page(request: Request, session: Session, **shown: Any) -> Response:
+    return _set_up_page(
         request,
         "supplies/institutions.html",
         {
             "institutions": allocation.institutions(session),
             "kinds": allocation.INSTITUTION_KINDS,
-            "problem": problem,
-            "form": form or {},
-            "added": added,
         },
-        status_code=status_code,
+        **shown,
     )
 
 
