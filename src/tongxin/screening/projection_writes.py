@@ -39,6 +39,9 @@ def write_state(conn: Connection, st: State) -> None:
 
 def _write_boxes(conn: Connection, st: State) -> None:
     new = [b for b in st.boxes.values() if b.id is None]
+    # Taken before the insert gives the new boxes their ids. (A membership test against
+    # `new` compared dataclasses field by field: quadratic in the boxes a batch seals.)
+    changed = [b for b in st.boxes.values() if b.dirty and b.id is not None]
     if new:
         conn.execute(
             insert(table_of(Box)),
@@ -70,7 +73,6 @@ def _write_boxes(conn: Connection, st: State) -> None:
                     )
                 ):
                     st.boxes[(rid, code)].id = box_id
-    changed = [b for b in st.boxes.values() if b.dirty and b not in new]
     if changed:
         conn.execute(
             update(table_of(Box))
