@@ -18,14 +18,12 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any
 
-import orjson
-
 from tongxin.bench.importing import temporary_database
 from tongxin.bench.rounds import ROUND_START, setup_round
 from tongxin.db import WalCheckpointer, make_sessionmaker, session_scope
 from tongxin.demo.service import build_district
 from tongxin.screening.cli_ledger import BATCH as CLI_INGEST_BATCH
-from tongxin.screening.simulate import STAGE_ORDER, Event, by_stage, simulate_round
+from tongxin.screening.simulate import STAGE_ORDER, by_stage, simulate_round
 
 Step = Callable[[str], None]
 
@@ -36,19 +34,6 @@ Step = Callable[[str], None]
 # whole city's load gathers what every station sent meanwhile, so the bench commits a wave
 # of about this many events per station (at least the CLI's batch).
 EVENTS_PER_STATION_WAVE = 4
-
-
-def _as_json_waves(
-    stages: dict[str, list[Event]], batch: int
-) -> dict[str, list[tuple[int, bytes]]]:
-    """Each stage's events as JSON arrays of one wave each: (events in it, the array)."""
-    return {
-        stage: [
-            (len(events[i : i + batch]), orjson.dumps(events[i : i + batch]))
-            for i in range(0, len(events), batch)
-        ]
-        for stage, events in stages.items()
-    }
 
 
 def run_city_bench(
@@ -100,31 +85,24 @@ def run_city_bench(
         step("simulate: the round's event stream")
         with timed("simulate"):
             sim = simulate_round(bench_round.facts, rng)
-            waves = _as_json_waves(by_stage(sim.events), batch)
-            event_count = len(sim.events)
-            sim.events.clear()
+            stages = by_stage(sim.events)
 
-        # What stays in memory (the waves' JSON, the tallies) is kept out of the cyclic
-        # collector's passes.
+        # The simulated stream stays in memory; keep it out of the cyclic collector's passes.
         gc.collect()
         gc.freeze()
         factory = make_sessionmaker(engine)
-        decoding = 0.0
         with WalCheckpointer(engine):
             for stage in STAGE_ORDER:
-                step(f"{stage}: {sum(n for n, _w in waves[stage])} events")
+                events = stages[stage]
+                step(f"{stage}: {len(events)} events")
                 with timed(stage):
-                    for _n, wave in waves[stage]:
-                        clock = time.perf_counter()
-                        events = orjson.loads(wave)
-                        decoding += time.perf_counter() - clock
+                    for i in range(0, len(events), batch):
                         with session_scope(factory) as session:
                             received = datetime.now(UTC)
                             for answer in ingest_events(
-                                session, events=events, received_at=received
+                                session, events=events[i : i + batch], received_at=received
                             ):
                                 statuses[answer.status] += 1
-                        del events
 
         step("reconcile")
         with timed("reconcile"), session_scope(factory) as session:
@@ -138,7 +116,7 @@ def run_city_bench(
         "bench": "city",
         "engine": engine_name,
         "people": people,
-        "events": event_count,
+        "events": len(sim.events),
         "stations": len(bench_round.facts.stations),
         "batch": batch,
         "people_sampled": counts["people_sampled"],
@@ -152,8 +130,7 @@ def run_city_bench(
         "counts": counts,
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
         "ingest_s": round(ingest_s, 2),
-        "ingest_events_per_s": round(event_count / ingest_s, 1),
-        "decode_s": round(decoding, 2),
+        "ingest_events_per_s": round(len(sim.events) / ingest_s, 1),
         "total_s": round(sum(seconds.values()), 2),
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
         "cpu_total_s": round(sum(cpu.values()), 2),
