@@ -18,6 +18,9 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
 from tongxin.bench.importing import temporary_database
 from tongxin.bench.rounds import ROUND_START, setup_round
 from tongxin.db import WalCheckpointer, make_sessionmaker, session_scope
@@ -34,6 +37,37 @@ Step = Callable[[str], None]
 # whole city's load gathers what every station sent meanwhile, so the bench commits a wave
 # of about this many events per station (at least the CLI's batch).
 EVENTS_PER_STATION_WAVE = 4
+
+_VMSTAT = "/proc/vmstat"
+
+
+def file_cache_refaults() -> int | None:
+    """Pages of files read back in after the kernel evicted them (whole machine; Linux only).
+
+    Some virtual machines reclaim page cache that has sat idle for a minute (DAMON's
+    proactive pageout), so a large SQLite file's pages outside SQLite's own cache are read
+    from disk again. The count shows how much of that a run met.
+    """
+    try:
+        with open(_VMSTAT, encoding="ascii") as stats:
+            for line in stats:
+                name, _, value = line.partition(" ")
+                if name == "workingset_refault_file":
+                    return int(value)
+    except OSError:
+        return None
+    return None
+
+
+def sqlite_cache_mb(engine: Engine) -> int | None:
+    """The page cache of this engine's SQLite connections in MB (None on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as conn:
+        size = int(conn.execute(text("PRAGMA cache_size")).scalar_one())
+        page = int(conn.execute(text("PRAGMA page_size")).scalar_one())
+    # Negative sizes are KiB, positive ones pages (SQLite's convention).
+    return -size // 1024 if size < 0 else size * page // (1024 * 1024)
 
 
 def run_city_bench(
@@ -65,9 +99,11 @@ def run_city_bench(
 
     statuses: Counter[str] = Counter()
     load_before = os.getloadavg()[0]
+    refaults_before = file_cache_refaults()
     # The build and the simulator allocate millions of long-lived objects too: space the
     # collector's passes over them as ingest does (`relaxed_gc`).
     with temporary_database(engine_name, database_url) as engine, relaxed_gc():
+        cache_mb = sqlite_cache_mb(engine)
         step(f"build: demo district of {people} residents")
         with timed("build"):
             build_district(engine, residents=people, seed=seed)
@@ -111,6 +147,7 @@ def run_city_bench(
             )
 
     counts = result.counts()
+    refaults_after = file_cache_refaults()
     ingest_s = sum(seconds[s] for s in STAGE_ORDER)
     return {
         "bench": "city",
@@ -135,4 +172,10 @@ def run_city_bench(
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
         "cpu_total_s": round(sum(cpu.values()), 2),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "sqlite_cache_mb": cache_mb,
+        "file_pages_refaulted": (
+            None
+            if refaults_before is None or refaults_after is None
+            else refaults_after - refaults_before
+        ),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,37 @@ def _run(batch: int | None = None) -> dict:
         database_url=os.environ.get("TONGXIN_TEST_DATABASE_URL"),
         batch=batch,
     )
+
+
+def test_the_line_tells_the_sqlite_page_cache_and_the_file_pages_read_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A stand-in /proc/vmstat whose refault count moves by 42 during the run.
+    vmstat = tmp_path / "vmstat"
+    reads = iter((1000, 1042))
+
+    def refaults() -> int:
+        vmstat.write_text(f"nr_free_pages 5\nworkingset_refault_file {next(reads)}\n")
+        return real()
+
+    real = city.file_cache_refaults
+    monkeypatch.setattr(city, "_VMSTAT", str(vmstat))
+    monkeypatch.setattr(city, "file_cache_refaults", refaults)
+    monkeypatch.setenv("TONGXIN_SQLITE_CACHE_MB", "96")
+    line = _run()
+    assert line["file_pages_refaulted"] == 42
+    expected = 96 if engine_under_test() == "sqlite" else None
+    assert line["sqlite_cache_mb"] == expected
+
+
+def test_refaults_are_unknown_without_a_vmstat_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(city, "_VMSTAT", str(tmp_path / "missing"))
+    assert city.file_cache_refaults() is None
+    (tmp_path / "other").write_text("nr_free_pages 5\n")
+    monkeypatch.setattr(city, "_VMSTAT", str(tmp_path / "other"))
+    assert city.file_cache_refaults() is None
 
 
 def _whole_and_exact(line: dict) -> None:
