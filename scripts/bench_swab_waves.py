@@ -2,9 +2,10 @@
 
     PYTHONPATH=src .venv/bin/python scripts/bench_swab_waves.py PEOPLE WAVES MODE[,MODE...]
 
-Builds a demo district of PEOPLE residents, sets up and simulates the round exactly as
-`tongxin bench city` does (same seed, same waves of 4 events per station), then for each
-mode copies the saved database and ingests the first WAVES swab waves into the copy. Modes:
+Builds a demo district of PEOPLE residents, sets up and simulates the round with
+`tongxin bench city`'s own `simulate_city` (same seed, same waves of 4 events per station),
+then for each mode copies the saved database and ingests the first WAVES swab waves into
+the copy. Modes:
 
 - `cache:MB` in this process, with an SQLite page cache of MB;
 - `fresh` in a new process that loads only those waves (pickled, in wave order) and uses
@@ -31,21 +32,16 @@ import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
-from random import Random
 from typing import Any
 
 from sqlalchemy import text
 
 import tongxin.screening.ledger as ledger
 from tongxin import migrate
-from tongxin.bench.city import EVENTS_PER_STATION_WAVE
-from tongxin.bench.rounds import setup_round
+from tongxin.bench.city import simulate_city, wave_size
 from tongxin.db import WalCheckpointer, make_engine, make_sessionmaker, session_scope
-from tongxin.demo.service import build_district
 from tongxin.privacy.keys import scratch_settings
 from tongxin.screening.bulk import relaxed_gc
-from tongxin.screening.cli_ledger import BATCH as CLI_INGEST_BATCH
-from tongxin.screening.simulate import by_stage, simulate_round
 from tongxin.settings import Settings
 
 SEED = 20220923
@@ -128,12 +124,10 @@ def main(people: int, waves: int, modes: list[str]) -> None:
             engine = make_engine(settings)
             migrate.upgrade(engine)
             clock = time.perf_counter()
-            build_district(engine, residents=people, seed=SEED)
+            city = simulate_city(engine, people=people, seed=SEED, positive_rate=0.01)
             build_s = round(time.perf_counter() - clock, 1)
-            rng = Random(SEED)
-            bench_round = setup_round(engine, rng=rng, now=datetime.now(UTC), positive_rate=0.01)
-            swabs = by_stage(simulate_round(bench_round.facts, rng).events)["swabs"]
-            batch = max(CLI_INGEST_BATCH, EVENTS_PER_STATION_WAVE * len(bench_round.facts.stations))
+            bench_round, swabs = city.bench_round, city.stages["swabs"]
+            batch = wave_size(len(bench_round.facts.stations))
             with engine.begin() as conn:
                 conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
             engine.dispose()
@@ -144,8 +138,8 @@ def main(people: int, waves: int, modes: list[str]) -> None:
             gc.collect()
             gc.freeze()
             print(
-                f"build {build_s} s; {len(bench_round.facts.stations)} stations; waves of "
-                f"{batch}; {n} swab events",
+                f"build, setup and simulate {build_s} s; "
+                f"{len(bench_round.facts.stations)} stations; waves of {batch}; {n} swab events",
                 file=sys.stderr,
                 flush=True,
             )

@@ -13,7 +13,8 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from random import Random
 from typing import Any
@@ -22,11 +23,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tongxin.bench.importing import temporary_database
-from tongxin.bench.rounds import ROUND_START, setup_round
+from tongxin.bench.rounds import ROUND_START, BenchRound, setup_round
 from tongxin.db import WalCheckpointer, make_sessionmaker, session_scope
 from tongxin.demo.service import build_district
 from tongxin.screening.cli_ledger import BATCH as CLI_INGEST_BATCH
-from tongxin.screening.simulate import STAGE_ORDER, by_stage, simulate_round
+from tongxin.screening.simulate import (
+    STAGE_ORDER,
+    Event,
+    SimulatedRound,
+    by_stage,
+    simulate_round,
+)
 
 Step = Callable[[str], None]
 
@@ -70,6 +77,52 @@ def sqlite_cache_mb(engine: Engine) -> int | None:
     return -size // 1024 if size < 0 else size * page // (1024 * 1024)
 
 
+def wave_size(stations: int) -> int:
+    """Events per commit when no batch is given: a wave from every station (see above)."""
+    return max(CLI_INGEST_BATCH, EVENTS_PER_STATION_WAVE * stations)
+
+
+@dataclass
+class SimulatedCity:
+    """A built district with its round set up and the round's events split by stage."""
+
+    bench_round: BenchRound
+    sim: SimulatedRound
+    stages: dict[str, list[Event]]
+
+
+def _untimed(_stage: str) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+def simulate_city(
+    engine: Engine,
+    *,
+    people: int,
+    seed: int,
+    positive_rate: float,
+    timed: Callable[[str], AbstractContextManager[None]] = _untimed,
+    step: Step = lambda _msg: None,
+) -> SimulatedCity:
+    """Build a demo district of `people`, set up its round and simulate the round's events."""
+    step(f"build: demo district of {people} residents")
+    with timed("build"):
+        build_district(engine, residents=people, seed=seed)
+
+    step("setup: round, sites, stations, tubes")
+    with timed("setup"):
+        rng = Random(seed)
+        bench_round = setup_round(
+            engine, rng=rng, now=datetime.now(UTC), positive_rate=positive_rate
+        )
+
+    step("simulate: the round's event stream")
+    with timed("simulate"):
+        sim = simulate_round(bench_round.facts, rng)
+        stages = by_stage(sim.events)
+    return SimulatedCity(bench_round, sim, stages)
+
+
 def run_city_bench(
     *,
     people: int,
@@ -104,24 +157,17 @@ def run_city_bench(
     # collector's passes over them as ingest does (`relaxed_gc`).
     with temporary_database(engine_name, database_url) as engine, relaxed_gc():
         cache_mb = sqlite_cache_mb(engine)
-        step(f"build: demo district of {people} residents")
-        with timed("build"):
-            build_district(engine, residents=people, seed=seed)
-
-        step("setup: round, sites, stations, tubes")
-        with timed("setup"):
-            rng = Random(seed)
-            bench_round = setup_round(
-                engine, rng=rng, now=datetime.now(UTC), positive_rate=positive_rate
-            )
-
+        city = simulate_city(
+            engine,
+            people=people,
+            seed=seed,
+            positive_rate=positive_rate,
+            timed=timed,
+            step=step,
+        )
+        bench_round, sim, stages = city.bench_round, city.sim, city.stages
         if batch is None:
-            batch = max(CLI_INGEST_BATCH, EVENTS_PER_STATION_WAVE * len(bench_round.facts.stations))
-
-        step("simulate: the round's event stream")
-        with timed("simulate"):
-            sim = simulate_round(bench_round.facts, rng)
-            stages = by_stage(sim.events)
+            batch = wave_size(len(bench_round.facts.stations))
 
         # The simulated stream stays in memory; keep it out of the cyclic collector's passes.
         gc.collect()
