@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from operator import itemgetter
@@ -41,6 +42,47 @@ def relaxed_gc(threshold: int = 50_000) -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*previous)
+
+
+class _CollectorPause:
+    """Counted pauses of the cyclic collector, safe when batches overlap in threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if self._holders == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_PAUSE = _CollectorPause()
+
+
+def collector_paused() -> AbstractContextManager[None]:
+    """Hold the cyclic collector off while one ingest batch is decided and stored.
+
+    A batch's parsed events, loaded state and rows all stay alive until it ends, and every
+    collector pass that reaches an older generation walks all of them, so the collector's
+    cost per event grew with the batch: 5 % of the swab stage's processor time in a 1 M
+    `bench city` (waves of 5,764), 11 % at 4 M (waves of 23,100), measured with perf.
+    Reference counting frees the batch's objects when it ends; any cycle made meanwhile waits
+    for the first pass after it. The last of overlapping batches turns the collector back on,
+    and only if it was on when the first began.
+    """
+    return _PAUSE.held()
 
 
 def _sqlite_time(value: datetime | None) -> str | None:

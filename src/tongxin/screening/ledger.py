@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from tongxin.privacy.service import key_ring, open_payload, seal_event_payloads
-from tongxin.screening.bulk import insert_rows
+from tongxin.screening.bulk import collector_paused, insert_rows
 from tongxin.screening.checks import DEVICE_BOUND_CODES, Rejection, reject
 from tongxin.screening.custody_state import load_custody
 from tongxin.screening.decide import Decider, Outcome
@@ -332,6 +332,16 @@ def ingest_batches(
     """
     if not any(b.events for b in batches):
         return [[] for _b in batches]
+    with collector_paused():
+        return _ingest_batches(session, batches, received_at, recall_due)
+
+
+def _ingest_batches(
+    session: Session,
+    batches: Sequence[Batch],
+    received_at: datetime,
+    recall_due: timedelta | None,
+) -> list[list[Answer]]:
     conn = session.connection()
     take_writer_lock(conn)
     items = [(_parse(raw), b.scope) for b in batches for raw in b.events]

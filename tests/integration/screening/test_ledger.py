@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime, timedelta
 
 import pytest
@@ -268,3 +269,35 @@ def test_an_unparsable_rejected_event_cannot_be_resubmitted(session, rs):
     with pytest.raises(LedgerError) as problem:
         resubmit_event(session, event_id=stored.id, by="王主任", now=NOW)
     assert problem.value.code == "event_not_resubmittable"
+
+
+def test_no_collector_pass_runs_while_a_batch_is_decided_and_stored(session, rs, monkeypatch):
+    import tongxin.screening.ledger as ledger
+
+    inside = [False]
+    passes_inside: list[int] = []
+    decide_and_store = ledger._decide_and_store
+
+    def watched(*args, **kwargs):
+        inside[0] = True
+        try:
+            return decide_and_store(*args, **kwargs)
+        finally:
+            inside[0] = False
+
+    def on_pass(phase: str, info: dict) -> None:
+        if phase == "start" and inside[0]:
+            passes_inside.append(info["generation"])
+
+    monkeypatch.setattr(ledger, "_decide_and_store", watched)
+    threshold = gc.get_threshold()
+    gc.callbacks.append(on_pass)
+    gc.set_threshold(1, 1, 1)  # a pass on nearly every allocation, were the collector on
+    try:
+        answers = send(session, fill(Device(), rs, rs.tubes10[0], range(10)))
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(on_pass)
+    assert answers == [("accepted", None)] * 10
+    assert passes_inside == []
+    assert gc.isenabled()
