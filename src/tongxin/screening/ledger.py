@@ -185,6 +185,8 @@ def _wants(events: Iterable[Any]) -> Wants:
         elif kind == "result_reported":
             w.tubes.add(ev.tube)
             w.result_tubes.add(ev.tube)
+            if ev.result != "negative":
+                w.member_tubes.add(ev.tube)
             if ev.lab:
                 w.labs.add(ev.lab)
         else:

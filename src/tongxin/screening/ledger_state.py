@@ -181,6 +181,8 @@ class Wants:
     resident_codes: set[str] = field(default_factory=set)
     id_numbers: set[tuple[str, str]] = field(default_factory=set)
     result_tubes: set[str] = field(default_factory=set)
+    # Tubes whose members the batch needs: a result other than negative recalls every one.
+    member_tubes: set[str] = field(default_factory=set)
     recall_tubes: set[str] = field(default_factory=set)
     # Handover parties: site codes, courier codes (device names) and lab codes.
     parties: set[str] = field(default_factory=set)

@@ -344,8 +344,9 @@ def _load_people(conn: Connection, st: State, wants: Wants, round_ids: list[int]
 
 def _load_members_and_recalls(conn: Connection, st: State, wants: Wants) -> None:
     by_id = {t.id: t.barcode for t in st.tubes.values()}
-    result_ids = [st.tubes[b].id for b in wants.result_tubes if b in st.tubes]
-    for b in wants.result_tubes:
+    # Only the tubes a recall may open for: a negative result, most of them, needs no members.
+    member_ids = [st.tubes[b].id for b in wants.member_tubes if b in st.tubes]
+    for b in wants.member_tubes:
         if b in st.tubes:
             st.members[b] = []
     result_boxes = [
@@ -358,7 +359,7 @@ def _load_members_and_recalls(conn: Connection, st: State, wants: Wants) -> None
             select(Box.id, Box.lab_id).where(one_of(conn, Box.id, part))
         ).tuples():
             st.box_labs[box_id] = lab_id
-    for part in chunks(result_ids):
+    for part in chunks(member_ids):
         for tube_id, position, resident_id, swab_id in conn.execute(
             select(Swab.tube_id, Swab.position, Swab.resident_id, Swab.id)
             .where(one_of(conn, Swab.tube_id, part))

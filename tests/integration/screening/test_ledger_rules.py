@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tests.factories.events import Device
@@ -256,3 +256,34 @@ def test_an_out_of_order_seal_is_rejected_and_a_resend_converges(session, rs):
     assert session.scalar(select(Box.tube_count)) == 1
     stored = session.scalar(select(Event.status).where(Event.id == early_seal["id"]))
     assert stored == "rejected"
+
+
+def test_a_negative_result_reads_no_members_and_a_positive_one_recalls_every_member(session, rs):
+    pad, lab = Device(), Device("lab-1")
+    events = [
+        *closed_tube(pad, rs, rs.tubes10[0], range(10)),
+        *closed_tube(pad, rs, rs.tubes10[1], range(10, 20)),
+        pad.seal("B1", [rs.tubes10[0], rs.tubes10[1]]),
+        pad.handover(["B1"]),
+        lab.receive("B1"),
+    ]
+    assert set(send(session, events)) == {"accepted"}
+    member_reads: list[str] = []
+
+    def watch(_conn, _cursor, statement, *_args) -> None:
+        if "FROM swabs" in statement and "ORDER BY swabs.tube_id" in statement:
+            member_reads.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        assert send(session, [lab.result(rs.tubes10[0], "negative")]) == ["accepted"]
+        assert member_reads == []
+        assert send(session, [lab.result(rs.tubes10[1], "positive")]) == ["accepted"]
+        assert len(member_reads) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    recalls = session.execute(
+        select(Tube.barcode, Recall.reason).join(Tube, Tube.id == Recall.tube_id)
+    ).all()
+    assert recalls == [(rs.tubes10[1], "positive")] * 10
