@@ -63,6 +63,7 @@ class Decider:
         self.recall_due = recall_due
         self._zones: dict[tuple[int, int, str], str] = {}
         self._capacities: dict[tuple[int, str, bool], int] = {}
+        self._stored_boxes: dict[int, BoxRow] | None = None
 
     def decide(self, ev: AnyEvent) -> Outcome:
         """Check one validated event; the outcome's `apply` makes its change."""
@@ -365,10 +366,15 @@ class Decider:
         # loaded with the batch's result tubes.
         if tube.box_key is not None and tube.box_key in self.st.boxes:
             return self.st.boxes[tube.box_key].lab_id
-        for box in self.st.boxes.values():
-            if box.id is not None and box.id == tube.box_id:
-                return box.lab_id
-        return self.st.box_labs.get(tube.box_id) if tube.box_id is not None else None
+        if tube.box_id is None:
+            return None
+        if self._stored_boxes is None:
+            # Indexed once per batch: scanning every loaded box for each result was quadratic
+            # in a batch that carries many receipts and many results. Only boxes loaded
+            # before deciding have an id, so the index cannot go stale within the batch.
+            self._stored_boxes = {b.id: b for b in self.st.boxes.values() if b.id is not None}
+        box = self._stored_boxes.get(tube.box_id)
+        return box.lab_id if box is not None else self.st.box_labs.get(tube.box_id)
 
     def _result_reported(self, rnd: RoundInfo, ev: ResultReported) -> Outcome:
         lab_id = self._lab(ev.lab)

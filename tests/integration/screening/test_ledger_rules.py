@@ -120,24 +120,29 @@ def test_a_second_result_for_a_tube_is_result_exists(session, rs):
     assert session.scalars(select(Recall)).all() == []
 
 
-@pytest.mark.parametrize("same_batch", [True, False])
+# Where the batch with the results starts: with the whole custody chain (the box only in
+# memory), with the receipt (the box loaded, received in this batch), or after it.
+@pytest.mark.parametrize("results_from", [0, 2, 3])
 def test_a_result_from_a_lab_that_did_not_receive_the_box_is_result_wrong_lab(
-    session, rs, same_batch
+    session, rs, results_from
 ):
     from tongxin.screening.setup import add_lab
 
     add_lab(session, code="LAB2", name="第二检测机构", round=rs.round)
     pad, lab = Device(), Device("lab-1")
-    custody = [*sealed_box(pad, rs), pad.handover(["B1"]), lab.receive("B1", lab="LAB1")]
+    custody = [
+        [*sealed_box(pad, rs)],
+        [pad.handover(["B1"])],
+        [lab.receive("B1", lab="LAB1")],
+    ]
     results = [
         lab.result(rs.tubes10[0], "positive", lab="LAB2"),
         lab.result(rs.tubes10[0], "negative", lab="LAB1"),
     ]
-    if same_batch:
-        answers = send(session, custody + results)[-2:]
-    else:
-        send(session, custody)
-        answers = send(session, results)
+    earlier = [e for part in custody[:results_from] for e in part]
+    if earlier:
+        assert set(send(session, earlier)) == {"accepted"}
+    answers = send(session, [e for part in custody[results_from:] for e in part] + results)[-2:]
     assert answers == ["result_wrong_lab", "accepted"]
     assert session.scalar(select(Tube.result).where(Tube.barcode == rs.tubes10[0])) == "negative"
     assert session.scalars(select(Recall)).all() == []
