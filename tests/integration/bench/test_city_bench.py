@@ -64,7 +64,7 @@ def test_a_round_committed_in_station_waves_is_accepted_whole_and_reconciles_exa
     # A small district's wave would be the CLI's floor of 5,000; lower it so waves show.
     monkeypatch.setattr(city, "CLI_INGEST_BATCH", 10)
     line = _run()
-    assert line["batch"] == city.wave_size(line["stations"])
+    assert line["batch"] == city.EVENTS_PER_STATION_WAVE * line["stations"]
     assert line["batch"] < line["events"]
     _whole_and_exact(line)
 
