@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -23,9 +23,37 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database to `revision` (head by default)."""
     cfg = alembic_config(engine)
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+    with engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, revision)
+            return
+        _upgrade_sqlite(connection, cfg, revision)
+
+
+def _upgrade_sqlite(connection: Connection, cfg: Config, revision: str) -> None:
+    """Upgrade with foreign keys off, then check them, as SQLite's ALTER TABLE guide says.
+
+    SQLite changes a table's constraints by copying it into a new table and dropping the old
+    one (Alembic's batch mode); with foreign keys on, dropping a table other rows refer to
+    fails. The pragma is a no-op inside a transaction, so it is set before the upgrade's.
+    """
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        with connection.begin():
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                # Raising here rolls the whole upgrade back.
+                raise RuntimeError(
+                    f"the upgrade left rows whose foreign keys point nowhere: {broken[:5]}"
+                )
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Table, func, insert, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tongxin.accounts.models import User
@@ -38,11 +39,19 @@ ProgressCallback = Callable[[int], None]
 
 _RESIDENT_CARD = IdType.RESIDENT_CARD.value
 _TABLES = (Area, Household, Resident, Residence)
-# Search indexes whose keys arrive in random order (names, phone and ID-number tails). Kept
-# during a load, each batch dirties about one page of each per resident, and the cost per
-# row grows with the table; built once afterwards, each is a single sort
-# (docs/decisions/0014). The unique constraints stay: they guard the load itself.
-_SEARCH_INDEXES = ("ix_residents_name", "ix_residents_phone_tail", "ix_residents_id_tail")
+# Indexes whose keys arrive in random order: the search indexes (names, phone and ID-number
+# tails) and the two unique keys (the resident code is a scrambled number, the ID number a
+# keyed hash). Kept during a load, each batch dirties about one page of each per resident,
+# and the cost per row grows with the table; built once afterwards, each is a single sort
+# (docs/decisions/0014, 0017). Building a unique index afterwards still refuses a load
+# that repeated a key.
+_LOAD_DEFERRED_INDEXES = (
+    "ix_residents_name",
+    "ix_residents_phone_tail",
+    "ix_residents_id_tail",
+    "uq_residents_resident_code",
+    "uq_residents_id_type_id_number_hash",
+)
 
 
 class DemoError(ValueError):
@@ -324,14 +333,14 @@ class _Writer:
 
 
 @contextmanager
-def _search_indexes_built_after_load(engine: Engine) -> Iterator[None]:
-    """Drop the random-key search indexes of an empty residents table; rebuild them after."""
+def _random_key_indexes_built_after_load(engine: Engine) -> Iterator[None]:
+    """Drop the random-key indexes of an empty residents table; create them again after."""
     with engine.connect() as connection:
         if connection.scalar(select(Resident.id).limit(1)) is not None:
             yield  # rows already indexed: dropping would cost more than it saves
             return
     table = cast(Table, Resident.__table__)
-    indexes = [i for i in table.indexes if i.name in _SEARCH_INDEXES]
+    indexes = [i for i in table.indexes if i.name in _LOAD_DEFERRED_INDEXES]
     with engine.begin() as connection:
         for index in indexes:
             index.drop(connection, checkfirst=True)
@@ -339,9 +348,20 @@ def _search_indexes_built_after_load(engine: Engine) -> Iterator[None]:
         yield
     finally:
         # Also after a failed load: the partial district stays searchable until replaced.
-        with engine.begin() as connection:
-            for index in indexes:
-                index.create(connection, checkfirst=True)
+        # One transaction each, so that a refused unique key leaves the others built.
+        refused: list[str] = []
+        for index in indexes:
+            try:
+                with engine.begin() as connection:
+                    index.create(connection, checkfirst=True)
+            except IntegrityError:
+                refused.append(str(index.name))
+        if refused:
+            raise DemoError(
+                "resident_key_repeated",
+                f"the load wrote a key twice, so {', '.join(refused)} cannot be built;"
+                " the residents table is not guarded by it until the district is replaced",
+            )
 
 
 def build_district(
@@ -364,7 +384,7 @@ def build_district(
         batch_rows=batch_rows,
         recorded_at=datetime.combine(as_of, clock_time(9, 0), tzinfo=UTC),
     )
-    with _search_indexes_built_after_load(engine):
+    with _random_key_indexes_built_after_load(engine):
         for chunk in generator.chunks():
             writer.add(chunk)
             if writer.full():

@@ -67,8 +67,11 @@ class Resident(Base):
 
     __tablename__ = "residents"
     __table_args__ = (
-        # ID numbers are sealed with random nonces, so uniqueness and lookups use the keyed hash.
-        UniqueConstraint("id_type", "id_number_hash", name="uq_residents_id_type_id_number_hash"),
+        # The two unique keys are indexes, not table constraints, so that a bulk load can
+        # build them after its rows (docs/decisions/0017). ID numbers are sealed with random
+        # nonces, so uniqueness and lookups use the keyed hash.
+        Index("uq_residents_resident_code", "resident_code", unique=True),
+        Index("uq_residents_id_type_id_number_hash", "id_type", "id_number_hash", unique=True),
         Index("ix_residents_community_id_id", "community_id", "id"),
         Index("ix_residents_building_id_id", "building_id", "id"),
         Index("ix_residents_street_id_id", "street_id", "id"),
@@ -80,7 +83,7 @@ class Resident(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    resident_code: Mapped[str] = mapped_column(String(12), unique=True)
+    resident_code: Mapped[str] = mapped_column(String(12))
     name: Mapped[str] = mapped_column(String(60))
     gender: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
