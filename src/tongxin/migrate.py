@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -23,34 +25,37 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database to `revision` (head by default)."""
     cfg = alembic_config(engine)
-    with engine.connect() as connection:
-        if connection.dialect.name != "sqlite":
-            with connection.begin():
-                cfg.attributes["connection"] = connection
-                command.upgrade(cfg, revision)
-            return
-        _upgrade_sqlite(connection, cfg, revision)
-
-
-def _upgrade_sqlite(connection: Connection, cfg: Config, revision: str) -> None:
-    """Upgrade with foreign keys off, then check them, as SQLite's ALTER TABLE guide says.
-
-    SQLite changes a table's constraints by copying it into a new table and dropping the old
-    one (Alembic's batch mode); with foreign keys on, dropping a table other rows refer to
-    fails. The pragma is a no-op inside a transaction, so it is set before the upgrade's.
-    """
-    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    connection.commit()
-    try:
-        with connection.begin():
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
+    with (
+        engine.connect() as connection,
+        _sqlite_foreign_keys_off(connection),
+        connection.begin(),
+    ):
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+        if connection.dialect.name == "sqlite":
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if broken:
                 # Raising here rolls the whole upgrade back.
                 raise RuntimeError(
                     f"the upgrade left rows whose foreign keys point nowhere: {broken[:5]}"
                 )
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """On SQLite, upgrade with foreign keys off (checked above), as its ALTER TABLE guide says.
+
+    SQLite changes a table's constraints by copying it into a new table and dropping the old
+    one (Alembic's batch mode); with foreign keys on, dropping a table other rows refer to
+    fails. The pragma is a no-op inside a transaction, so it is set before the upgrade's.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
     finally:
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         connection.commit()
