@@ -53,6 +53,15 @@ class Settings(BaseSettings):
         ge=0,
         description="How much of the SQLite database file is read through a memory map, in MB.",
     )
+    sqlite_sort_threads: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description=(
+            "Helper threads an SQLite connection may sort with (CREATE INDEX, large ORDER BY);"
+            " 0 sorts on the calling thread."
+        ),
+    )
     demo_residents: int = Field(
         default=50000, description="Residents `make demo` generates when the database is absent."
     )

@@ -1,4 +1,4 @@
-"""Each SQLite connection takes its page cache and memory map from the settings."""
+"""Each SQLite connection takes its page cache, memory map and sort threads from the settings."""
 
 from __future__ import annotations
 
@@ -10,26 +10,32 @@ from tongxin.db import make_engine
 from tongxin.settings import Settings
 
 
-def _pragmas(settings: Settings) -> tuple[int, int, str]:
+def _pragmas(settings: Settings) -> tuple[int, int, int, str]:
     engine = make_engine(settings)
     try:
         with engine.connect() as connection:
             return (
                 int(connection.scalar(text("PRAGMA cache_size"))),
                 int(connection.scalar(text("PRAGMA mmap_size"))),
+                int(connection.scalar(text("PRAGMA threads"))),
                 str(connection.scalar(text("PRAGMA journal_mode"))),
             )
     finally:
         engine.dispose()
 
 
-def test_the_default_cache_is_64_mb_and_no_memory_map(tmp_path: Path) -> None:
+def test_the_default_cache_is_64_mb_no_memory_map_and_one_sort_helper(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path}/a.db")
-    assert _pragmas(settings) == (-64 * 1024, 0, "wal")
+    assert _pragmas(settings) == (-64 * 1024, 0, 1, "wal")
 
 
-def test_a_configured_cache_and_memory_map_reach_every_connection(tmp_path: Path) -> None:
+def test_a_configured_cache_memory_map_and_sort_threads_reach_every_connection(
+    tmp_path: Path,
+) -> None:
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/b.db", sqlite_cache_mb=256, sqlite_mmap_mb=512
+        database_url=f"sqlite:///{tmp_path}/b.db",
+        sqlite_cache_mb=256,
+        sqlite_mmap_mb=512,
+        sqlite_sort_threads=0,
     )
-    assert _pragmas(settings) == (-256 * 1024, 512 * 1024 * 1024, "wal")
+    assert _pragmas(settings) == (-256 * 1024, 512 * 1024 * 1024, 0, "wal")
