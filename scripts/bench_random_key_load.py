@@ -3,10 +3,12 @@
 Decision 0017's figures. Rows of (id, a scrambled 10-character code, an ID type and a
 64-character hash, 200 bytes of padding), written in commits of 5,000 rows into a WAL
 database in /dev/shm with a 64 MB page cache. `inline`: both keys are the table's UNIQUE
-constraints during the load; `after`: plain columns, then CREATE UNIQUE INDEX on each.
+constraints during the load; `after`: plain columns, then CREATE UNIQUE INDEX on each, with
+SQLite's sorter given THREADS helper threads (`PRAGMA threads`, default 0; decision 0018).
 
     python scripts/bench_random_key_load.py 1000000 inline
     python scripts/bench_random_key_load.py 4000000 after
+    python scripts/bench_random_key_load.py 4000000 after 1
 
 An experiment, not a named benchmark: it measures SQLite, not Tongxin.
 """
@@ -20,7 +22,7 @@ import time
 BATCH = 5000
 
 
-def main(rows: int, mode: str) -> None:
+def main(rows: int, mode: str, threads: int = 0) -> None:
     path = f"/dev/shm/random_key_load_{rows}_{mode}.db"
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
@@ -29,6 +31,7 @@ def main(rows: int, mode: str) -> None:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA cache_size=-65536")
+    db.execute(f"PRAGMA threads={threads}")
     keys = "code TEXT UNIQUE, idt TEXT, h TEXT, pad TEXT, UNIQUE (idt, h)"
     plain = "code TEXT, idt TEXT, h TEXT, pad TEXT"
     db.execute(f"CREATE TABLE r (id INTEGER PRIMARY KEY, {keys if mode == 'inline' else plain})")
@@ -53,12 +56,13 @@ def main(rows: int, mode: str) -> None:
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
     print(
-        f'{{"rows": {rows}, "mode": "{mode}", "load_s": {loaded:.1f}, "total_s": {total:.1f},'
+        f'{{"rows": {rows}, "mode": "{mode}", "threads": {threads}, "load_s": {loaded:.1f},'
+        f' "index_s": {total - loaded:.1f}, "total_s": {total:.1f},'
         f' "us_per_row": {total / rows * 1e6:.2f}}}'
     )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[2] not in ("inline", "after"):
-        sys.exit("usage: bench_random_key_load.py ROWS inline|after")
-    main(int(sys.argv[1]), sys.argv[2])
+    if len(sys.argv) not in (3, 4) or sys.argv[2] not in ("inline", "after"):
+        sys.exit("usage: bench_random_key_load.py ROWS inline|after [THREADS]")
+    main(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) == 4 else 0)
