@@ -46,6 +46,7 @@ Step = Callable[[str], None]
 EVENTS_PER_STATION_WAVE = 4
 
 _VMSTAT = "/proc/vmstat"
+_PROC_IO = "/proc/self/io"
 
 
 def file_cache_refaults() -> int | None:
@@ -60,6 +61,25 @@ def file_cache_refaults() -> int | None:
             for line in stats:
                 name, _, value = line.partition(" ")
                 if name == "workingset_refault_file":
+                    return int(value)
+    except OSError:
+        return None
+    return None
+
+
+def bytes_read_by_calls() -> int | None:
+    """Bytes this process has asked of read calls so far (`rchar`; Linux only).
+
+    SQLite reads a page from its file (or a sort's temporary file) whenever the page is not
+    in its own page cache, so the growth of this count over a stage shows how far that
+    stage's pages outgrew the cache, even when the kernel serves them from memory. The
+    count includes the WAL checkpointer's thread, which reads the log it copies back.
+    """
+    try:
+        with open(_PROC_IO, encoding="ascii") as stats:
+            for line in stats:
+                name, _, value = line.partition(":")
+                if name == "rchar":
                     return int(value)
     except OSError:
         return None
@@ -142,13 +162,20 @@ def run_city_bench(
     # Processor time per stage (this process, every thread): on a shared machine wall time
     # also counts waiting for a core, processor time does not.
     cpu: dict[str, float] = {}
+    # MB asked of read calls per stage (SQLite only: on PostgreSQL the server reads).
+    read_mb: dict[str, float] = {}
+    count_reads = engine_name == "sqlite"
 
     @contextmanager
     def timed(stage: str) -> Iterator[None]:
         clock, cpu_clock = time.perf_counter(), time.process_time()
+        read_before = bytes_read_by_calls() if count_reads else None
         yield
         seconds[stage] = time.perf_counter() - clock
         cpu[stage] = time.process_time() - cpu_clock
+        read_after = bytes_read_by_calls() if read_before is not None else None
+        if read_before is not None and read_after is not None:
+            read_mb[stage] = (read_after - read_before) / (1024 * 1024)
 
     statuses: Counter[str] = Counter()
     load_before = os.getloadavg()[0]
@@ -217,6 +244,7 @@ def run_city_bench(
         "total_s": round(sum(seconds.values()), 2),
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
         "cpu_total_s": round(sum(cpu.values()), 2),
+        "read_mb": {k: round(v, 1) for k, v in read_mb.items()} if read_mb else None,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "sqlite_cache_mb": cache_mb,
         "file_pages_refaulted": (

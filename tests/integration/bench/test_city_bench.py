@@ -51,6 +51,38 @@ def test_refaults_are_unknown_without_a_vmstat_file(
     assert city.file_cache_refaults() is None
 
 
+def test_the_line_tells_the_mb_read_per_stage_on_sqlite(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A stand-in /proc/self/io whose read count grows by 3 MB at every look.
+    io = tmp_path / "io"
+    looks = iter(range(1000))
+
+    def reads() -> int | None:
+        io.write_text(f"rchar: {next(looks) * 3 * 1024 * 1024}\nwchar: 7\n")
+        return real()
+
+    real = city.bytes_read_by_calls
+    monkeypatch.setattr(city, "_PROC_IO", str(io))
+    monkeypatch.setattr(city, "bytes_read_by_calls", reads)
+    line = _run()
+    if engine_under_test() == "sqlite":
+        assert set(line["read_mb"]) == set(line["seconds"])
+        assert set(line["read_mb"].values()) == {3.0}
+    else:
+        assert line["read_mb"] is None
+
+
+def test_reads_are_unknown_without_a_proc_io_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(city, "_PROC_IO", str(tmp_path / "missing"))
+    assert city.bytes_read_by_calls() is None
+    (tmp_path / "other").write_text("wchar: 5\n")
+    monkeypatch.setattr(city, "_PROC_IO", str(tmp_path / "other"))
+    assert city.bytes_read_by_calls() is None
+
+
 def _whole_and_exact(line: dict) -> None:
     assert line["statuses"] == {"accepted": line["events"]}
     assert line["mismatches"] == 0
