@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -119,6 +119,30 @@ def _tune_sqlite(engine: Engine, settings: Settings) -> None:
         # with one helper (1 M rows: 5.3 s and 4.5 s; decision 0018).
         cursor.execute(f"PRAGMA threads={int(settings.sqlite_sort_threads)}")
         cursor.close()
+
+
+# Where a pooled SQLite connection remembers the page cache it was given for writing.
+_WRITER_CACHE_KIB = "tongxin_writer_cache_kib"
+
+
+def use_writer_cache(conn: Connection) -> None:
+    """Give the connection that writes the custody ledger its own, larger page cache (SQLite).
+
+    A wave of a big round touches every sampling station's part of each index, and at 4 M
+    people that outgrows the 64 MB other connections keep: each commit then read back most
+    of what the one before had just written (bench city's `read_mb`). The cache grows only
+    as pages are read, and the pool keeps the setting with the connection, so it is set once.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    settings = settings_of(conn.dialect)
+    if settings is None:
+        return
+    kib = int(settings.sqlite_writer_cache_mb) * 1024
+    if conn.info.get(_WRITER_CACHE_KIB) == kib:
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{kib}")
+    conn.info[_WRITER_CACHE_KIB] = kib
 
 
 class WalCheckpointer:

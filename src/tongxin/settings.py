@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     sqlite_cache_mb: int = Field(
         default=64, ge=1, description="SQLite page cache per connection, in MB."
     )
+    sqlite_writer_cache_mb: int = Field(
+        default=1024,
+        ge=1,
+        description=(
+            "SQLite page cache of a connection once it has written the custody ledger, in MB."
+        ),
+    )
     sqlite_mmap_mb: int = Field(
         default=0,
         ge=0,

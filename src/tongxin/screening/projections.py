@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
-from tongxin.db import Base
+from tongxin.db import Base, use_writer_cache
 from tongxin.privacy.service import hashed_numbers
 from tongxin.registry.models import Resident
 from tongxin.screening.ledger_state import (
@@ -110,6 +110,7 @@ def take_writer_lock(conn: Connection) -> None:
     still opens the write transaction, and other writers wait on the busy timeout.
     """
     if conn.dialect.name == "sqlite":
+        use_writer_cache(conn)
         conn.exec_driver_sql("UPDATE rounds SET id = id WHERE 1 = 0")
 
 
