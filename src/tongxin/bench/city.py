@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from tongxin.bench.importing import temporary_database
 from tongxin.bench.rounds import ROUND_START, BenchRound, setup_round
-from tongxin.db import WalCheckpointer, make_sessionmaker, session_scope
+from tongxin.db import WalCheckpointer, make_sessionmaker, session_scope, settings_of
 from tongxin.demo.service import build_district
 from tongxin.screening.cli_ledger import BATCH as CLI_INGEST_BATCH
 from tongxin.screening.simulate import (
@@ -84,6 +84,14 @@ def bytes_read_by_calls() -> int | None:
     except OSError:
         return None
     return None
+
+
+def sqlite_writer_cache_mb(engine: Engine) -> int | None:
+    """The page cache the ledger's writing connection takes, in MB (None on PostgreSQL)."""
+    settings = settings_of(engine.dialect)
+    if engine.dialect.name != "sqlite" or settings is None:
+        return None
+    return settings.sqlite_writer_cache_mb
 
 
 def sqlite_cache_mb(engine: Engine) -> int | None:
@@ -184,6 +192,7 @@ def run_city_bench(
     # collector's passes over them as ingest does (`relaxed_gc`).
     with temporary_database(engine_name, database_url) as engine, relaxed_gc():
         cache_mb = sqlite_cache_mb(engine)
+        writer_cache_mb = sqlite_writer_cache_mb(engine)
         city = simulate_city(
             engine,
             people=people,
@@ -247,6 +256,7 @@ def run_city_bench(
         "read_mb": {k: round(v, 1) for k, v in read_mb.items()} if read_mb else None,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "sqlite_cache_mb": cache_mb,
+        "sqlite_writer_cache_mb": writer_cache_mb,
         "file_pages_refaulted": (
             None
             if refaults_before is None or refaults_after is None

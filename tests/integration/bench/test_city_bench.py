@@ -20,7 +20,7 @@ def _run(batch: int | None = None) -> dict:
     )
 
 
-def test_the_line_tells_the_sqlite_page_cache_and_the_file_pages_read_back(
+def test_the_line_tells_the_sqlite_page_caches_and_the_file_pages_read_back(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # A stand-in /proc/vmstat whose refault count moves by 42 during the run.
@@ -35,10 +35,12 @@ def test_the_line_tells_the_sqlite_page_cache_and_the_file_pages_read_back(
     monkeypatch.setattr(city, "_VMSTAT", str(vmstat))
     monkeypatch.setattr(city, "file_cache_refaults", refaults)
     monkeypatch.setenv("TONGXIN_SQLITE_CACHE_MB", "96")
+    monkeypatch.setenv("TONGXIN_SQLITE_WRITER_CACHE_MB", "160")
     line = _run()
     assert line["file_pages_refaulted"] == 42
-    expected = 96 if engine_under_test() == "sqlite" else None
-    assert line["sqlite_cache_mb"] == expected
+    sqlite = engine_under_test() == "sqlite"
+    assert line["sqlite_cache_mb"] == (96 if sqlite else None)
+    assert line["sqlite_writer_cache_mb"] == (160 if sqlite else None)
 
 
 def test_refaults_are_unknown_without_a_vmstat_file(
