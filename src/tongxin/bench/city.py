@@ -56,15 +56,7 @@ def file_cache_refaults() -> int | None:
     proactive pageout), so a large SQLite file's pages outside SQLite's own cache are read
     from disk again. The count shows how much of that a run met.
     """
-    try:
-        with open(_VMSTAT, encoding="ascii") as stats:
-            for line in stats:
-                name, _, value = line.partition(" ")
-                if name == "workingset_refault_file":
-                    return int(value)
-    except OSError:
-        return None
-    return None
+    return _kernel_counter(_VMSTAT, "workingset_refault_file", " ")
 
 
 def bytes_read_by_calls() -> int | None:
@@ -75,11 +67,16 @@ def bytes_read_by_calls() -> int | None:
     stage's pages outgrew the cache, even when the kernel serves them from memory. The
     count includes the WAL checkpointer's thread, which reads the log it copies back.
     """
+    return _kernel_counter(_PROC_IO, "rchar", ":")
+
+
+def _kernel_counter(path: str, counter: str, separator: str) -> int | None:
+    """One counter of a /proc file of `name<separator>value` lines; None if it is not there."""
     try:
-        with open(_PROC_IO, encoding="ascii") as stats:
+        with open(path, encoding="ascii") as stats:
             for line in stats:
-                name, _, value = line.partition(":")
-                if name == "rchar":
+                name, _, value = line.partition(separator)
+                if name == counter:
                     return int(value)
     except OSError:
         return None

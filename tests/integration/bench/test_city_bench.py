@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,16 +44,6 @@ def test_the_line_tells_the_sqlite_page_caches_and_the_file_pages_read_back(
     assert line["sqlite_writer_cache_mb"] == (160 if sqlite else None)
 
 
-def test_refaults_are_unknown_without_a_vmstat_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr(city, "_VMSTAT", str(tmp_path / "missing"))
-    assert city.file_cache_refaults() is None
-    (tmp_path / "other").write_text("nr_free_pages 5\n")
-    monkeypatch.setattr(city, "_VMSTAT", str(tmp_path / "other"))
-    assert city.file_cache_refaults() is None
-
-
 def test_the_line_tells_the_mb_read_per_stage_on_sqlite(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -75,14 +66,25 @@ def test_the_line_tells_the_mb_read_per_stage_on_sqlite(
         assert line["read_mb"] is None
 
 
-def test_reads_are_unknown_without_a_proc_io_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    ("path_attr", "read", "other_lines"),
+    [
+        ("_VMSTAT", city.file_cache_refaults, "nr_free_pages 5\n"),
+        ("_PROC_IO", city.bytes_read_by_calls, "wchar: 5\n"),
+    ],
+)
+def test_kernel_counters_are_unknown_without_their_file_or_line(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    path_attr: str,
+    read: Callable[[], int | None],
+    other_lines: str,
 ) -> None:
-    monkeypatch.setattr(city, "_PROC_IO", str(tmp_path / "missing"))
-    assert city.bytes_read_by_calls() is None
-    (tmp_path / "other").write_text("wchar: 5\n")
-    monkeypatch.setattr(city, "_PROC_IO", str(tmp_path / "other"))
-    assert city.bytes_read_by_calls() is None
+    monkeypatch.setattr(city, path_attr, str(tmp_path / "missing"))
+    assert read() is None
+    (tmp_path / "other").write_text(other_lines)
+    monkeypatch.setattr(city, path_attr, str(tmp_path / "other"))
+    assert read() is None
 
 
 def _whole_and_exact(line: dict) -> None:
