@@ -129,9 +129,9 @@ def use_writer_cache(conn: Connection) -> None:
     """Give the connection that writes the custody ledger its own, larger page cache (SQLite).
 
     A wave of a big round touches every sampling station's part of each index, and at 4 M
-    people that outgrows the 64 MB other connections keep: each commit then read back most
-    of what the one before had just written (bench city's `read_mb`). The cache grows only
-    as pages are read, and the pool keeps the setting with the connection, so it is set once.
+    people that outgrows the 64 MB other connections keep: each commit read about six times
+    that back (bench city's `read_mb`; decision 0019). The cache grows only as pages are
+    read, and the pool keeps the setting with the connection, so it is set once.
     """
     if conn.dialect.name != "sqlite":
         return
